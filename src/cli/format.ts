@@ -1,0 +1,86 @@
+import type { CheckResult } from "../phases/check.js";
+import type { StepFailure } from "../phases/runner.js";
+import type { PairState } from "../plan/pairState.js";
+import { style } from "./style.js";
+
+export function formatBytes(bytes: number | null): string {
+  if (bytes === null) return "-";
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
+
+const show = (value: number | string | null) => (value === null ? "-" : String(value));
+
+export function formatStatus(state: PairState): string {
+  const rows = state.nodes.map((n) => [
+    n.name,
+    n.role.toUpperCase(),
+    show(n.version),
+    show(n.memberId),
+    show(n.raftIndex),
+    show(n.appliedIndex),
+    show(n.lagEntries),
+    formatBytes(n.dbSizeBytes),
+    n.reachable ? "yes" : "no",
+  ]);
+  const summary = state.healthy
+    ? `cluster ${state.cluster}: healthy, leader ${state.leader}\n`
+    : `cluster ${state.cluster}: NOT HEALTHY\n${state.problems.map((p) => `  - ${p}\n`).join("")}`;
+  return (
+    table(["NODE", "ROLE", "VERSION", "MEMBER ID", "RAFT INDEX", "APPLIED", "LAG", "DB SIZE", "REACHABLE"], rows) +
+    summary
+  );
+}
+
+export function formatCheck(result: CheckResult): string {
+  const lines = result.checks.map((c) => `${c.ok ? "PASS" : "FAIL"}  ${c.title}${c.detail ? `: ${c.detail}` : ""}`);
+  return `${lines.join("\n")}\n${result.healthy ? "check passed" : "check FAILED"}\n`;
+}
+
+function tail(text: string, lines: number): string {
+  const all = text.trim().split("\n");
+  return all.slice(-lines).join("\n");
+}
+
+function block(label: string, text: string): string {
+  return `  ${label}:\n${text
+    .split("\n")
+    .map((l) => `    ${l}`)
+    .join("\n")}`;
+}
+
+/** A failed step as an operator needs it: host, step, command, exit code, stderr tail, hint, log. */
+export function formatStepFailure(failure: StepFailure): string {
+  const parts = [
+    `${style.red("error:")} step "${failure.step.title}" failed on ${failure.host}`,
+    `  step:      ${failure.step.id}`,
+    `  reason:    ${failure.reason}`,
+    block("command", failure.command),
+  ];
+  if (failure.outcome) {
+    parts.push(`  exit code: ${failure.outcome.code}`);
+    const stderr = tail(failure.outcome.stderr, 10);
+    if (stderr) parts.push(block("stderr (last lines)", stderr));
+  }
+  if (failure.step.hint) parts.push(`  hint:      ${failure.step.hint}`);
+  if (failure.diagnostics)
+    parts.push(block(`${failure.step.node}: ${failure.step.diagnose ?? "diagnostics"}`, tail(failure.diagnostics, 30)));
+  return parts.join("\n") + "\n";
+}

@@ -1,0 +1,30 @@
+import type { Reporter, StepRecord } from "../phases/runner.js";
+import type { Step } from "../plan/step.js";
+import { style } from "./style.js";
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** One stderr line per finished step with its duration; nothing animated, so CI logs stay readable. */
+export class StderrReporter implements Reporter {
+  constructor(private readonly quiet = false) {}
+
+  stepStarted(_step: Step): void {}
+
+  stepFinished(record: StepRecord): void {
+    if (this.quiet) return;
+    const mark = record.status === "ok" ? style.green("ok  ") : style.red("FAIL");
+    process.stderr.write(
+      `  ${mark} ${style.dim(`[${record.node}]`)} ${record.title} ${style.dim(formatMs(record.durationMs))}\n`,
+    );
+  }
+
+  info(message: string): void {
+    if (!this.quiet) process.stderr.write(`${message}\n`);
+  }
+
+  warn(message: string): void {
+    process.stderr.write(`${style.yellow("warning:")} ${message}\n`);
+  }
+}

@@ -1,0 +1,180 @@
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import type { z } from "zod";
+import { configSchema, type Config } from "./schema.js";
+
+export interface ConfigProblem {
+  /** Dotted path of the field, e.g. nodes[1].clientPort; empty for the whole file. */
+  field: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** A config that cannot be used. Nothing has touched any host when this is thrown. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(problems.map((p) => formatProblem(file, p)).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+export function formatProblem(file: string, problem: ConfigProblem): string {
+  const where = problem.field ? `${problem.field}: ` : "";
+  return `${file}:${problem.line}:${problem.column}: ${where}${problem.message}`;
+}
+
+type PathKey = string | number;
+
+export function fieldName(path: readonly PathKey[]): string {
+  return path.reduce<string>(
+    (name, key) => (typeof key === "number" ? `${name}[${key}]` : name ? `${name}.${key}` : key),
+    "",
+  );
+}
+
+/** Parses and validates config text. `file` is only used in messages. */
+export function parseConfig(text: string, file: string): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((err) => {
+        const pos = lineCounter.linePos(err.pos[0]);
+        return { field: "", line: pos.line, column: pos.col, message: `YAML: ${firstLine(err.message)}` };
+      }),
+    );
+  }
+  const locate = (path: readonly PathKey[], key?: string) => {
+    const offset = offsetOf(doc, path, key);
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+  const raw: unknown = doc.toJS() ?? {};
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(
+      file,
+      result.error.issues.flatMap((issue) => problemsOf(issue, locate)),
+    );
+  }
+  const semantic = semanticProblems(result.data);
+  if (semantic.length > 0) {
+    throw new ConfigError(
+      file,
+      semantic.map(({ path, message }) => ({ field: fieldName(path), ...locate(path), message })),
+    );
+  }
+  return result.data;
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0] ?? message;
+}
+
+type Locate = (path: readonly PathKey[], key?: string) => { line: number; column: number };
+
+function problemsOf(issue: z.core.$ZodIssue, locate: Locate): ConfigProblem[] {
+  const path = issue.path.filter((k): k is PathKey => typeof k !== "symbol");
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({
+      field: fieldName([...path, key]),
+      ...locate(path, key),
+      message: `unknown key "${key}" (check its spelling; see 'etcd-pair config schema')`,
+    }));
+  }
+  let message = issue.message;
+  if (issue.code === "invalid_type" && issue.input === undefined) message = `is required (${issue.message})`;
+  return [{ field: fieldName(path), ...locate(path), message }];
+}
+
+/** Offset of the node at `path` (or of `key` inside it); falls back to the nearest existing ancestor. */
+function offsetOf(doc: Document, path: readonly PathKey[], key?: string): number {
+  let node: unknown = doc.contents;
+  let offset = rangeStart(doc.contents) ?? 0;
+  for (const step of key === undefined ? path : [...path, key]) {
+    const child = childOf(node, step);
+    if (!child) break;
+    if (isPair(child.pair) && step === key) {
+      offset = rangeStart(child.pair.key as Node) ?? offset;
+      break;
+    }
+    node = child.value;
+    offset = rangeStart(child.value) ?? rangeStart(child.pair?.key as Node) ?? offset;
+  }
+  return offset;
+}
+
+function childOf(node: unknown, step: PathKey): { value: unknown; pair?: { key: unknown } } | undefined {
+  if (isMap(node)) {
+    const pair = node.items.find((item) => isScalar(item.key) && item.key.value === step);
+    return pair ? { value: pair.value, pair } : undefined;
+  }
+  if (node && typeof node === "object" && "items" in node && Array.isArray(node.items) && typeof step === "number") {
+    const value: unknown = node.items[step];
+    return value === undefined ? undefined : { value };
+  }
+  return undefined;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  if (node && typeof node === "object" && "range" in node && Array.isArray(node.range)) {
+    return node.range[0] as number;
+  }
+  return undefined;
+}
+
+interface SemanticProblem {
+  path: PathKey[];
+  message: string;
+}
+
+const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/;
+
+/** Rules that span fields: what a schema alone cannot say. */
+export function semanticProblems(config: Config): SemanticProblem[] {
+  const problems: SemanticProblem[] = [];
+  const [first, second] = config.nodes;
+  if (first && second && first.name === second.name) {
+    problems.push({
+      path: ["nodes", 1, "name"],
+      message: `duplicates nodes[0].name "${first.name}": names must differ`,
+    });
+  }
+  const bound = new Map<string, string>();
+  config.nodes.forEach((node, index) => {
+    const clientPort = node.clientPort ?? config.etcd.clientPort;
+    const peerPort = node.peerPort ?? config.etcd.peerPort;
+    if (clientPort === peerPort) {
+      problems.push({
+        path: ["nodes", index, node.peerPort !== undefined ? "peerPort" : "clientPort"],
+        message: `client and peer port are both ${clientPort}: they must differ`,
+      });
+    }
+    if (!LOOPBACK.test(node.address)) {
+      problems.push({
+        path: ["nodes", index, "address"],
+        message: `a local node must use a loopback address (127.x.x.x or ::1), not ${node.address}`,
+      });
+    }
+    for (const [kind, portNumber] of [
+      ["clientPort", clientPort],
+      ["peerPort", peerPort],
+    ] as const) {
+      const socket = `${node.address}:${portNumber}`;
+      const owner = bound.get(socket);
+      if (owner) {
+        problems.push({ path: ["nodes", index, kind], message: `${socket} is already used by ${owner}` });
+      }
+      bound.set(socket, `nodes[${index}].${kind}`);
+    }
+  });
+  const dirs = config.nodes.map((node) => node.local.dir.replace(/\/+$/, ""));
+  if (dirs[0] !== undefined && dirs[0] === dirs[1]) {
+    problems.push({ path: ["nodes", 1, "local", "dir"], message: "both nodes use the same dir: each needs its own" });
+  }
+  return problems;
+}

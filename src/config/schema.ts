@@ -1,0 +1,78 @@
+import { z } from "zod";
+
+/** DNS-label style names: they end up in file names, unit names, etcd member names and shell commands. */
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const IPV6 = /^[0-9a-fA-F:]+$/;
+/** Paths reach shell commands and unit files: printable, no control characters, no quotes or backslashes. */
+const SAFE_PATH = /^[A-Za-z0-9._\-/+@=:,~ ]+$/;
+
+const port = z
+  .number({ error: "must be a port number" })
+  .int({ error: "must be a whole number" })
+  .min(1, { error: "must be at least 1" })
+  .max(65535, { error: "must be at most 65535" });
+
+const address = z
+  .string({ error: "must be a string: an IPv4/IPv6 address or a host name" })
+  .refine((value) => IPV4.test(value) || HOSTNAME.test(value) || (value.includes(":") && IPV6.test(value)), {
+    error: "must be an IPv4/IPv6 address or a host name (no scheme, no port)",
+  });
+
+const pathString = (what: string) =>
+  z
+    .string({ error: `must be a string: ${what}` })
+    .min(1, { error: `must not be empty: ${what}` })
+    .regex(SAFE_PATH, { error: `may contain only letters, digits, space and ._-/+@=:,~ (${what})` });
+
+const absolutePath = (what: string) =>
+  pathString(what).refine((value) => value.startsWith("/"), { error: `must be an absolute path (${what})` });
+
+export const localHostSchema = z.strictObject({
+  dir: pathString("a directory for this node's data, scripts and logs, relative to the config file"),
+});
+
+export const nodeSchema = z.strictObject({
+  name: z
+    .string({ error: "must be a string" })
+    .regex(LABEL, {
+      error: "must be lowercase letters, digits and '-', 1-63 characters, not starting/ending with '-'",
+    }),
+  address: address.describe("What etcd binds to and advertises to its peer and clients"),
+  clientPort: port.optional().describe("Overrides etcd.clientPort for this node"),
+  peerPort: port.optional().describe("Overrides etcd.peerPort for this node"),
+  binDir: absolutePath("where etcd, etcdctl (and etcdutl) are on this host")
+    .optional()
+    .describe("Overrides etcd.binDir for this node"),
+  local: localHostSchema.describe("A local host: etcd runs on this machine under dir, for demos and tests"),
+});
+
+export const configSchema = z
+  .strictObject({
+    cluster: z
+      .string({ error: "must be a string" })
+      .regex(LABEL, {
+        error: "must be lowercase letters, digits and '-', 1-63 characters, not starting/ending with '-'",
+      })
+      .describe("Name of the pair; part of file names, unit names and every cluster token"),
+    etcd: z
+      .strictObject({
+        binDir: absolutePath("where etcd, etcdctl (and etcdutl) are on the hosts")
+          .default("/usr/bin")
+          .describe("Where etcd, etcdctl (and etcdutl on 3.5+) are on the hosts"),
+        clientPort: port.default(2379).describe("Client port, unless a node sets its own"),
+        peerPort: port.default(2380).describe("Peer port, unless a node sets its own"),
+      })
+      .prefault({}),
+    nodes: z
+      .array(nodeSchema, { error: "must be a list of two nodes" })
+      .length(2, { error: "must list exactly two nodes: the first is the initial main, the second its learner" })
+      .describe("Exactly two nodes; the first listed is the initial main"),
+  })
+  .describe("etcd-pair: one etcd main and a permanent learner standby");
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type NodeConfig = z.output<typeof nodeSchema>;

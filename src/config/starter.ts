@@ -1,0 +1,31 @@
+/** The commented config `etcd-pair init` writes: two local nodes that work as they are. */
+export const STARTER_CONFIG = `# etcd-pair configuration: one etcd main and a permanent learner standby.
+# Schema for editors: etcd-pair config schema > etcd-pair.schema.json
+# yaml-language-server: $schema=etcd-pair.schema.json
+
+# Name of the pair: lowercase letters, digits and '-'. Part of file names and of every cluster token.
+cluster: demo
+
+etcd:
+  # Where etcd, etcdctl (and etcdutl on 3.5+) are on the hosts. etcd 3.4.21+, 3.5.5+ or 3.6.
+  binDir: /usr/bin
+  # Default ports; a node may set its own.
+  clientPort: 2379
+  peerPort: 2380
+
+# Exactly two nodes. The first is the initial main (the only voter); the second becomes its learner.
+nodes:
+  - name: alpha
+    # What etcd binds to and advertises. Local nodes use loopback addresses.
+    address: 127.0.0.1
+    clientPort: 23791
+    peerPort: 23801
+    # A local host: etcd runs on this machine, its data, scripts, log and pidfile under dir
+    # (relative to this file).
+    local: { dir: .etcd-pair/alpha }
+  - name: beta
+    address: 127.0.0.1
+    clientPort: 23792
+    peerPort: 23802
+    local: { dir: .etcd-pair/beta }
+`;

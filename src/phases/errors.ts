@@ -1,0 +1,20 @@
+import type { Blocker } from "../plan/up.js";
+
+/** `up` found reasons not to touch anything. */
+export class PreflightError extends Error {
+  constructor(readonly blockers: readonly Blocker[]) {
+    super(`preflight failed:\n${blockers.map((b) => `  ${b.node}: ${b.problem}\n    fix: ${b.fix}`).join("\n")}`);
+    this.name = "PreflightError";
+  }
+}
+
+/** The command cannot proceed from the pair's current state (not a failed step). */
+export class StateError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = "StateError";
+  }
+}

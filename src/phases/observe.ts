@@ -1,0 +1,26 @@
+import type { NodeSpec } from "../config/resolve.js";
+import { probeCommand, parseProbe } from "../etcd/probe.js";
+import { nodeLayout } from "../plan/layout.js";
+import { unreachable, type NodeObservation } from "../plan/observed.js";
+import type { Hosts } from "./hosts.js";
+
+const PROBE_TIMEOUT_MS = 20_000;
+
+/** One read-only round trip to a node's host. */
+export async function observeNode(hosts: Hosts, node: NodeSpec): Promise<NodeObservation> {
+  const transport = hosts.transport(node.name);
+  try {
+    const outcome = await transport.exec(probeCommand(node, nodeLayout(node), hosts.service(node)), {
+      timeoutMs: PROBE_TIMEOUT_MS,
+    });
+    if (outcome.code !== 0) return unreachable(node.name, `probe exited ${outcome.code}: ${outcome.stderr.trim()}`);
+    return parseProbe(node.name, outcome.stdout);
+  } catch (err) {
+    return unreachable(node.name, (err as Error).message);
+  }
+}
+
+/** Both nodes, in parallel. */
+export async function observePair(hosts: Hosts): Promise<NodeObservation[]> {
+  return Promise.all(hosts.pair.nodes.map((node) => observeNode(hosts, node)));
+}

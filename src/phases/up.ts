@@ -1,0 +1,43 @@
+import { planUp } from "../plan/up.js";
+import { PreflightError } from "./errors.js";
+import type { Hosts } from "./hosts.js";
+import { observePair } from "./observe.js";
+import { runSteps, type Reporter, type StepRecord } from "./runner.js";
+import { newCanaryValue, newClusterToken } from "./tokens.js";
+
+export interface UpResult {
+  changed: boolean;
+  main: string;
+  backup: string;
+  token: string;
+  warnings: string[];
+  steps: StepRecord[];
+  durationMs: number;
+}
+
+export async function runUp(hosts: Hosts, reporter: Reporter): Promise<UpResult> {
+  const started = performance.now();
+  const observations = await observePair(hosts);
+  const plan = planUp({
+    pair: hosts.pair,
+    observations,
+    service: (node) => hosts.service(node),
+    freshToken: newClusterToken(hosts.pair.cluster),
+    canaryValue: newCanaryValue(),
+  });
+  if (plan.blockers.length > 0) throw new PreflightError(plan.blockers);
+  plan.warnings.forEach((w) => reporter.warn(w));
+  if (plan.steps.length === 0) {
+    reporter.info(`nothing to do: ${plan.main} is main, ${plan.backup} is its learner (run 'etcd-pair check' to test)`);
+  }
+  const steps = await runSteps(plan.steps, hosts, reporter);
+  return {
+    changed: steps.some((s) => s.kind === "change"),
+    main: plan.main,
+    backup: plan.backup,
+    token: plan.token,
+    warnings: plan.warnings,
+    steps,
+    durationMs: Math.round(performance.now() - started),
+  };
+}

@@ -1,0 +1,44 @@
+import type { EndpointStatus, MemberList } from "../etcd/status.js";
+import type { EtcdVersion } from "../etcd/version.js";
+
+/** What a node's data dir holds. "foreign": files, but no etcd member data. */
+export type DataDirState = "absent" | "empty" | "member" | "foreign";
+
+/** One read-only look at a node, taken in a single round trip to its host. */
+export interface NodeObservation {
+  node: string;
+  reachable: boolean;
+  /** Why the host could not be reached or probed. */
+  error?: string;
+  binaries: { etcd: boolean; etcdctl: boolean; etcdutl: boolean };
+  /** undefined when etcd is missing or its version output was not understood. */
+  version?: EtcdVersion;
+  running: boolean;
+  dataDir: DataDirState;
+  /** The cluster token of the generation this node last joined (state/generation). */
+  generation?: string;
+  /** The cluster token in the node's current env file. */
+  envToken?: string;
+  /** sha256 of each managed file that exists, by path. */
+  fileHashes: Record<string, string>;
+  /** TCP ports something listens on, on any address of the host. */
+  listeningPorts: number[];
+  status?: EndpointStatus;
+  statusError?: string;
+  /** From this member, when it is not a learner (learners refuse member list). */
+  members?: MemberList;
+  membersError?: string;
+}
+
+export function unreachable(node: string, error: string): NodeObservation {
+  return {
+    node,
+    reachable: false,
+    error,
+    binaries: { etcd: false, etcdctl: false, etcdutl: false },
+    running: false,
+    dataDir: "absent",
+    fileHashes: {},
+    listeningPorts: [],
+  };
+}

@@ -1,0 +1,61 @@
+/** What a command returned on a host. */
+export interface ExecOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Judges an outcome: undefined when it is what the step wants, else why not. */
+export interface Expectation {
+  /** Shown in plans, e.g. "exit 0" or "alpha is a learner". */
+  describe: string;
+  check(outcomes: readonly ExecOutcome[]): string | undefined;
+}
+
+export interface ExecAction {
+  kind: "exec";
+  node: string;
+  command: string;
+  /** Defaults to "exit 0". */
+  expect?: Expectation;
+  timeoutMs?: number;
+}
+
+export interface UploadAction {
+  kind: "upload";
+  node: string;
+  path: string;
+  content: string;
+  mode: number;
+}
+
+/** Runs each probe (in parallel) until `until` accepts all outcomes together, or time runs out. */
+export interface PollAction {
+  kind: "poll";
+  probes: readonly { node: string; command: string }[];
+  until: Expectation;
+  timeoutMs: number;
+  intervalMs: number;
+}
+
+export type Action = ExecAction | UploadAction | PollAction;
+
+export interface Step {
+  /** Stable id for --json, interruption tests and phase filters, e.g. "main.start". */
+  id: string;
+  title: string;
+  /** The node the step is about (for display). */
+  node: string;
+  /** "change" steps alter a host; "verify" steps only read and write canaries. */
+  kind: "change" | "verify";
+  actions: readonly Action[];
+  /** What an operator should look at or do when the step fails. */
+  hint?: string;
+  /** A command on `node` whose output helps explain a failure (e.g. etcd's log tail). */
+  diagnose?: string;
+}
+
+export const exitZero: Expectation = {
+  describe: "exit 0",
+  check: ([outcome]) => (outcome && outcome.code === 0 ? undefined : `exit code ${outcome?.code ?? "none"}`),
+};

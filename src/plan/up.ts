@@ -1,0 +1,293 @@
+import { createHash } from "node:crypto";
+import type { NodeSpec, PairSpec } from "../config/resolve.js";
+import { endpointStatusArgs, etcdctl } from "../etcd/etcdctl.js";
+import { peerUrl } from "../etcd/urls.js";
+import { judgeVersion } from "../etcd/version.js";
+import { renderEtcdctlEnv, renderEtcdEnv, type Bootstrap } from "../render/envFile.js";
+import { shQuote } from "../render/shell.js";
+import { renderStartScript } from "../render/startScript.js";
+import type { ServiceManager } from "../service/types.js";
+import { CANARY_KEY, isLeader, isLearnerWithLeader, lastLine, pairVerificationSteps } from "./checks.js";
+import { nodeLayout } from "./layout.js";
+import type { NodeObservation } from "./observed.js";
+import type { Action, Expectation, Step } from "./step.js";
+
+export interface UpInputs {
+  pair: PairSpec;
+  observations: readonly NodeObservation[];
+  service: (node: NodeSpec) => ServiceManager;
+  /** Used when the main bootstraps a new cluster generation. */
+  freshToken: string;
+  canaryValue: string;
+}
+
+/** Something that stops `up` before it touches any host. */
+export interface Blocker {
+  node: string;
+  problem: string;
+  fix: string;
+}
+
+export interface UpPlan {
+  main: string;
+  backup: string;
+  token: string;
+  steps: Step[];
+  blockers: Blocker[];
+  warnings: string[];
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+export function observationOf(observations: readonly NodeObservation[], name: string): NodeObservation {
+  const found = observations.find((o) => o.node === name);
+  if (!found) throw new Error(`no observation of node ${name}`);
+  return found;
+}
+
+/** The current main: the node that leads, else the first in the config. */
+export function chooseMain(pair: PairSpec, observations: readonly NodeObservation[]): NodeSpec {
+  const leading = pair.nodes.find((node) => {
+    const status = observations.find((o) => o.node === node.name)?.status;
+    return status !== undefined && !status.isLearner && status.leaderId === status.memberId;
+  });
+  return leading ?? pair.nodes[0];
+}
+
+export function preflight(pair: PairSpec, observations: readonly NodeObservation[]): Blocker[] {
+  const blockers: Blocker[] = [];
+  for (const node of pair.nodes) {
+    const o = observationOf(observations, node.name);
+    const block = (problem: string, fix: string) => blockers.push({ node: node.name, problem, fix });
+    if (!o.reachable) {
+      block(`host cannot be probed: ${o.error ?? "unknown error"}`, "check that the host is up and reachable");
+      continue;
+    }
+    for (const tool of ["etcd", "etcdctl"] as const) {
+      if (!o.binaries[tool]) {
+        block(
+          `${node.binDir}/${tool} is missing or not executable`,
+          `install etcd 3.4.21+/3.5.5+ there, or set etcd.binDir (or nodes[].binDir) to where ${tool} is`,
+        );
+      }
+    }
+    if (o.binaries.etcd && !o.version) {
+      block(`could not read the version of ${node.binDir}/etcd`, `run '${node.binDir}/etcd --version' on the host`);
+    }
+    if (o.version) {
+      const verdict = judgeVersion(o.version);
+      if (verdict.refusal) block(verdict.refusal, "install a fixed etcd (3.4.21+, 3.5.5+ or 3.6) and run up again");
+    }
+    if (!o.running) {
+      for (const [what, portNumber] of [
+        ["client", node.clientPort],
+        ["peer", node.peerPort],
+      ] as const) {
+        if (o.listeningPorts.includes(portNumber)) {
+          block(
+            `${what} port ${portNumber} is in use by another process`,
+            `stop that process (ss -ltnp 'sport = :${portNumber}') or choose another ${what}Port in the config`,
+          );
+        }
+      }
+    }
+    if (o.dataDir === "foreign") {
+      block(
+        `${nodeLayout(node).dataDir} holds files that are not etcd member data`,
+        "move them elsewhere (etcd-pair never deletes data) or choose another local.dir",
+      );
+    }
+  }
+  const versions = new Set(observations.flatMap((o) => (o.version ? [`${o.version.major}.${o.version.minor}`] : [])));
+  if (versions.size > 1) {
+    blockers.push({
+      node: pair.nodes[1].name,
+      problem: `the nodes run different etcd minor versions (${[...versions].join(", ")})`,
+      fix: "install the same etcd version on both hosts",
+    });
+  }
+  return blockers;
+}
+
+function fileSteps(
+  node: NodeSpec,
+  role: "main" | "backup",
+  observation: NodeObservation,
+  bootstrap: Bootstrap,
+  cluster: string,
+): Step[] {
+  const layout = nodeLayout(node);
+  const files = [
+    { path: layout.envFile, content: renderEtcdEnv(node, layout, bootstrap), mode: 0o600 },
+    { path: layout.ctlEnvFile, content: renderEtcdctlEnv(node, layout, cluster), mode: 0o644 },
+    { path: layout.startScript, content: renderStartScript(node, layout, cluster), mode: 0o755 },
+  ].filter((file) => observation.fileHashes[file.path] !== sha256(file.content));
+  if (files.length === 0) return [];
+  const dirs = [layout.root, layout.stateDir, layout.archiveDir].map(shQuote).join(" ");
+  const actions: Action[] = [
+    { kind: "exec", node: node.name, command: `mkdir -p ${dirs} && chmod 700 ${shQuote(layout.root)}` },
+    ...files.map((file): Action => ({ kind: "upload", node: node.name, ...file })),
+  ];
+  return [
+    {
+      id: `${role}.files`,
+      title: `write ${node.name}'s env file and start script`,
+      node: node.name,
+      kind: "change",
+      actions,
+    },
+  ];
+}
+
+function startSteps(node: NodeSpec, role: "main" | "backup", service: ServiceManager, ready: Expectation): Step[] {
+  return [
+    {
+      id: `${role}.start`,
+      title: `start etcd on ${node.name}`,
+      node: node.name,
+      kind: "change",
+      actions: [{ kind: "exec", node: node.name, command: service.start() }],
+      diagnose: service.logTail(30),
+    },
+    {
+      id: `${role}.ready`,
+      title: `wait until etcd on ${node.name} answers`,
+      node: node.name,
+      kind: "change",
+      actions: [
+        {
+          kind: "poll",
+          probes: [{ node: node.name, command: etcdctl(node, endpointStatusArgs) }],
+          until: ready,
+          timeoutMs: role === "main" ? 30_000 : 60_000,
+          intervalMs: 100,
+        },
+      ],
+      hint: `etcd did not come up: read ${node.name}'s log (below) and run its start script by hand to see why.`,
+      diagnose: service.logTail(30),
+    },
+  ];
+}
+
+function generationStep(node: NodeSpec, role: "main" | "backup", token: string): Step {
+  return {
+    id: `${role}.generation`,
+    title: `record on ${node.name} that it is a member of generation ${token}`,
+    node: node.name,
+    kind: "change",
+    actions: [
+      { kind: "upload", node: node.name, path: nodeLayout(node).generationFile, content: `${token}\n`, mode: 0o644 },
+    ],
+  };
+}
+
+const memberAddAccepted: Expectation = {
+  describe: "exit 0, or the member exists already",
+  check: ([outcome]) => {
+    if (!outcome) return "no outcome";
+    if (outcome.code === 0 || /already exists/i.test(outcome.stderr)) return undefined;
+    return lastLine(outcome.stderr) || `exit code ${outcome.code}`;
+  },
+};
+
+/** Config + what the hosts look like now -> the steps that bring up the pair, nothing more. */
+export function planUp(inputs: UpInputs): UpPlan {
+  const { pair, observations } = inputs;
+  const main = chooseMain(pair, observations);
+  const backup = pair.nodes[0].name === main.name ? pair.nodes[1] : pair.nodes[0];
+  const mainObs = observationOf(observations, main.name);
+  const backupObs = observationOf(observations, backup.name);
+  const blockers = preflight(pair, observations);
+
+  const mainIsLeader = mainObs.status !== undefined && mainObs.status.leaderId === mainObs.status.memberId;
+  const token =
+    mainObs.dataDir === "member" ? (mainObs.envToken ?? mainObs.generation ?? inputs.freshToken) : inputs.freshToken;
+  if (mainObs.running && !mainIsLeader) {
+    blockers.push({
+      node: main.name,
+      problem: `etcd runs on ${main.name} but it is not a leader (${mainObs.statusError ?? "see status"})`,
+      fix: "run 'etcd-pair status' to see the pair's state before running up again",
+    });
+  }
+  const members = mainObs.members?.members ?? [];
+  const backupMember = members.find((m) => m.peerUrls.includes(peerUrl(backup)) || m.name === backup.name);
+  if (backupMember && !backupMember.isLearner) {
+    blockers.push({
+      node: backup.name,
+      problem: `${backup.name} is a voting member of ${main.name}'s cluster, not a learner`,
+      fix: "a switchover was interrupted: run 'etcd-pair status' and finish it",
+    });
+  }
+  if (mainIsLeader && !backupMember && backupObs.dataDir === "member") {
+    blockers.push({
+      node: backup.name,
+      problem: `${backup.name} holds member data of a cluster it is no longer a member of`,
+      fix: `archive it and join again as a learner: 'etcd-pair down --purge' on a pair you can rebuild, or 'etcd-pair rejoin ${backup.name}'`,
+    });
+  }
+  if (mainObs.dataDir !== "member" && backupObs.dataDir === "member" && !mainObs.running) {
+    blockers.push({
+      node: backup.name,
+      problem: `${backup.name} holds member data but ${main.name} has none: starting ${main.name} would create a new, empty cluster`,
+      fix: `if ${backup.name} holds the data to keep, run 'etcd-pair failover'; else archive it with 'etcd-pair down --purge'`,
+    });
+  }
+
+  const mainService = inputs.service(main);
+  const backupService = inputs.service(backup);
+  const steps: Step[] = [];
+  steps.push(
+    ...fileSteps(main, "main", mainObs, { cluster: pair.cluster, members: [main], state: "new", token }, pair.cluster),
+  );
+  if (!mainObs.running) steps.push(...startSteps(main, "main", mainService, isLeader));
+  if (mainObs.generation !== token) steps.push(generationStep(main, "main", token));
+  if (steps.length > 0) {
+    steps.push({
+      id: "main.smoke",
+      title: `write and read a canary on ${main.name}`,
+      node: main.name,
+      kind: "verify",
+      actions: [
+        {
+          kind: "exec",
+          node: main.name,
+          command: `${etcdctl(main, ["put", CANARY_KEY, inputs.canaryValue])} && ${etcdctl(main, ["get", CANARY_KEY, "--print-value-only"])}`,
+        },
+      ],
+    });
+  }
+
+  const backupChanges: Step[] = [];
+  if (!backupMember) {
+    backupChanges.push({
+      id: "backup.add",
+      title: `add ${backup.name} as a learner of ${main.name}'s cluster (before it starts)`,
+      node: main.name,
+      kind: "change",
+      actions: [
+        {
+          kind: "exec",
+          node: main.name,
+          command: etcdctl(main, ["member", "add", backup.name, "--learner", `--peer-urls=${peerUrl(backup)}`]),
+          expect: memberAddAccepted,
+        },
+      ],
+      hint: "etcd 3.4/3.5 allow one learner: 'etcdctl member list' on the main shows who holds the slot.",
+    });
+  }
+  const joinBootstrap: Bootstrap = { cluster: pair.cluster, members: [main, backup], state: "existing", token };
+  backupChanges.push(...fileSteps(backup, "backup", backupObs, joinBootstrap, pair.cluster));
+  if (!backupObs.running) backupChanges.push(...startSteps(backup, "backup", backupService, isLearnerWithLeader));
+  if (backupObs.generation !== token) backupChanges.push(generationStep(backup, "backup", token));
+  steps.push(...backupChanges);
+  if (steps.length > 0) steps.push(...pairVerificationSteps(main, backup, inputs.canaryValue));
+
+  const warnings = steps
+    .filter((step) => step.id.endsWith(".files") && observationOf(observations, step.node).running)
+    .map(
+      (step) =>
+        `${step.node} runs while its env file or start script changes: restart it to apply them ` +
+        "(etcd-pair does not restart a running member on its own)",
+    );
+  return { main: main.name, backup: backup.name, token, steps, blockers, warnings };
+}

@@ -1,0 +1,28 @@
+import { shQuote } from "../render/shell.js";
+import type { NodeLayout } from "../plan/layout.js";
+import type { ServiceManager } from "./types.js";
+
+const STOP_TIMEOUT_TENTHS = 300;
+
+/**
+ * Runs etcd as a detached process on the controller's machine: its own session (setsid), output appended
+ * to a log file, its pid recorded in a pidfile. The start script execs etcd, so the recorded pid is etcd's.
+ */
+export function localSupervisor(layout: NodeLayout): ServiceManager {
+  const pidFile = shQuote(layout.pidFile);
+  // A zombie (its parent has not reaped it yet) has an empty cmdline: it counts as dead, as it should.
+  const alive = `{ pid=$(cat ${pidFile} 2>/dev/null) && [ -n "$pid" ] && grep -q etcd "/proc/$pid/cmdline" 2>/dev/null; }`;
+  return {
+    description: `local supervisor (pidfile ${layout.pidFile}, log ${layout.logFile})`,
+    start: () =>
+      `if ${alive}; then exit 0; fi; cd ${shQuote(layout.root)} && ` +
+      `setsid ${shQuote(layout.startScript)} >>${shQuote(layout.logFile)} 2>&1 </dev/null & echo $! >${pidFile}`,
+    stop: () =>
+      `if ${alive}; then kill -TERM "$pid"; i=0; ` +
+      `while ${alive} && [ $i -lt ${STOP_TIMEOUT_TENTHS} ]; do sleep 0.1; i=$((i+1)); done; ` +
+      `if ${alive}; then echo "etcd (pid $pid) did not exit within ${STOP_TIMEOUT_TENTHS / 10}s of SIGTERM" >&2; exit 1; fi; fi; ` +
+      `rm -f ${pidFile}`,
+    isRunning: () => alive,
+    logTail: (lines) => `tail -n ${lines} ${shQuote(layout.logFile)}`,
+  };
+}

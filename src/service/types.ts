@@ -1,0 +1,16 @@
+/**
+ * How etcd is started and stopped on a host. Every member is a shell command an operator could run by
+ * hand, so `plan` can print it and the runner sends it through the host transport like any other step.
+ */
+export interface ServiceManager {
+  /** Shown in plans and errors, e.g. "local supervisor" or "systemd unit etcd-pair-demo.service". */
+  readonly description: string;
+  /** Starts etcd through the rendered start script; exits 0 if it is already running. */
+  start(): string;
+  /** Stops etcd cleanly (SIGTERM lets bbolt commit) and waits for it to exit; exits 0 if not running. */
+  stop(): string;
+  /** Exits 0 when etcd is running, non-zero otherwise. */
+  isRunning(): string;
+  /** Prints the last `lines` lines of etcd's log. */
+  logTail(lines: number): string;
+}

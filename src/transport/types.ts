@@ -1,0 +1,28 @@
+import type { ExecOutcome } from "../plan/step.js";
+
+export interface ExecOptions {
+  /** The command is killed after this long and reported with exit code 124. */
+  timeoutMs?: number;
+}
+
+/** The one way the controller touches a host. */
+export interface HostTransport {
+  /** e.g. "alpha (local)"; used in messages. */
+  readonly label: string;
+  /** Runs a POSIX sh command line. Never rejects for a non-zero exit: that is in the outcome. */
+  exec(command: string, options?: ExecOptions): Promise<ExecOutcome>;
+  /** Writes a file atomically (temp file + rename) with the given mode. */
+  upload(path: string, content: string, mode: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The host could not be reached or the transport itself failed (not a command's exit code). */
+export class TransportError extends Error {
+  constructor(
+    readonly host: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "TransportError";
+  }
+}

@@ -1,0 +1,91 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { cli, type CliOptions, type CliResult } from "./cli.js";
+
+export async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  const servers = [];
+  for (let i = 0; i < count; i++) {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address();
+    if (address && typeof address !== "string") ports.push(address.port);
+    servers.push(server);
+  }
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+/** A two-node local pair in its own temp dir, on free loopback ports. */
+export class TestPair {
+  private constructor(
+    readonly dir: string,
+    readonly configFile: string,
+    readonly ports: { alpha: [number, number]; beta: [number, number] },
+  ) {}
+
+  static async create(binDir: string, extra: { yaml?: (ports: number[]) => string } = {}): Promise<TestPair> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-test-"));
+    const ports = await freePorts(4);
+    const [a1 = 0, a2 = 0, b1 = 0, b2 = 0] = ports;
+    const yaml =
+      extra.yaml?.(ports) ??
+      `cluster: test
+etcd:
+  binDir: ${binDir}
+nodes:
+  - name: alpha
+    address: 127.0.0.1
+    clientPort: ${a1}
+    peerPort: ${a2}
+    local: { dir: alpha }
+  - name: beta
+    address: 127.0.0.1
+    clientPort: ${b1}
+    peerPort: ${b2}
+    local: { dir: beta }
+`;
+    const configFile = path.join(dir, "etcd-pair.yaml");
+    await writeFile(configFile, yaml);
+    return new TestPair(dir, configFile, { alpha: [a1, a2], beta: [b1, b2] });
+  }
+
+  run(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+    return cli(["-c", this.configFile, ...args], options);
+  }
+
+  nodeDir(node: string): string {
+    return path.join(this.dir, node);
+  }
+
+  /** The pid the local supervisor recorded for a node, if it still runs etcd. */
+  async etcdPid(node: string): Promise<number | undefined> {
+    try {
+      const pid = Number((await readFile(path.join(this.nodeDir(node), "etcd.pid"), "utf8")).trim());
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8");
+      return cmdline.includes("etcd") ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async kill(node: string, signal: NodeJS.Signals): Promise<void> {
+    const pid = await this.etcdPid(node);
+    if (pid === undefined) throw new Error(`etcd on ${node} is not running`);
+    process.kill(pid, signal);
+    for (let i = 0; i < 100 && (await this.etcdPid(node)) !== undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Ends every etcd this pair started, by the pids it recorded; used after each test, pass or fail. */
+  async cleanup(): Promise<void> {
+    await this.run(["down"]).catch(() => undefined);
+    for (const node of ["alpha", "beta"]) {
+      const pid = await this.etcdPid(node);
+      if (pid !== undefined) process.kill(pid, "SIGKILL");
+    }
+  }
+}
