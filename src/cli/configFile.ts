@@ -9,7 +9,7 @@ export const DEFAULT_CONFIG = "etcd-pair.yaml";
 
 /** --config, then $ETCD_PAIR_CONFIG, then ./etcd-pair.yaml. */
 export function locateConfig(flag: string | undefined): string {
-  return path.resolve(flag ?? process.env[CONFIG_ENV] ?? DEFAULT_CONFIG);
+  return path.resolve(flag ?? (process.env[CONFIG_ENV] || DEFAULT_CONFIG));
 }
 
 export async function loadPair(flag: string | undefined): Promise<{ file: string; pair: PairSpec }> {

@@ -21,7 +21,6 @@ async function main(argv: string[]): Promise<void> {
   const program = buildProgram((code) => {
     process.exitCode = code;
   });
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {

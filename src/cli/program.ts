@@ -63,6 +63,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description("Two Linux hosts: one etcd main and a permanent learner standby, with a failover you can trust.")
     .version("0.1.0")
     .option("-c, --config <file>", `config file (default: $${CONFIG_ENV}, then ./${DEFAULT_CONFIG})`)
+    .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .configureHelp({ showGlobalOptions: true })
     .addHelpText(

@@ -58,7 +58,7 @@ export function parseConfig(text: string, file: string): Config {
   if (!result.success) {
     throw new ConfigError(
       file,
-      result.error.issues.flatMap((issue) => problemsOf(issue, locate)),
+      result.error.issues.flatMap((issue) => problemsOf(issue, raw, locate)),
     );
   }
   const semantic = semanticProblems(result.data);
@@ -77,7 +77,14 @@ function firstLine(message: string): string {
 
 type Locate = (path: readonly PathKey[], key?: string) => { line: number; column: number };
 
-function problemsOf(issue: z.core.$ZodIssue, locate: Locate): ConfigProblem[] {
+function valueAt(root: unknown, path: readonly PathKey[]): unknown {
+  return path.reduce<unknown>(
+    (value, key) => (value && typeof value === "object" ? (value as Record<PathKey, unknown>)[key] : undefined),
+    root,
+  );
+}
+
+function problemsOf(issue: z.core.$ZodIssue, raw: unknown, locate: Locate): ConfigProblem[] {
   const path = issue.path.filter((k): k is PathKey => typeof k !== "symbol");
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => ({
@@ -87,7 +94,7 @@ function problemsOf(issue: z.core.$ZodIssue, locate: Locate): ConfigProblem[] {
     }));
   }
   let message = issue.message;
-  if (issue.code === "invalid_type" && issue.input === undefined) message = `is required (${issue.message})`;
+  if (issue.code === "invalid_type" && valueAt(raw, path) === undefined) message = `is required (${issue.message})`;
   return [{ field: fieldName(path), ...locate(path), message }];
 }
 

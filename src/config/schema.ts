@@ -35,11 +35,9 @@ export const localHostSchema = z.strictObject({
 });
 
 export const nodeSchema = z.strictObject({
-  name: z
-    .string({ error: "must be a string" })
-    .regex(LABEL, {
-      error: "must be lowercase letters, digits and '-', 1-63 characters, not starting/ending with '-'",
-    }),
+  name: z.string({ error: "must be a string" }).regex(LABEL, {
+    error: "must be lowercase letters, digits and '-', 1-63 characters, not starting/ending with '-'",
+  }),
   address: address.describe("What etcd binds to and advertises to its peer and clients"),
   clientPort: port.optional().describe("Overrides etcd.clientPort for this node"),
   peerPort: port.optional().describe("Overrides etcd.peerPort for this node"),

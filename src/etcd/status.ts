@@ -33,8 +33,17 @@ export interface MemberList {
   members: Member[];
 }
 
+/** Parses JSON, or says which etcdctl output it expected. */
+function parseOutput(text: string, what: string): unknown {
+  try {
+    return parseLossless(text);
+  } catch {
+    throw new Error(`unexpected ${what} output: ${text.slice(0, 200)}`);
+  }
+}
+
 export function parseEndpointStatus(text: string): EndpointStatus {
-  const parsed = parseLossless(text);
+  const parsed = parseOutput(text, "endpoint status");
   const entry = Array.isArray(parsed) ? parsed[0] : undefined;
   const status = field(entry, "Status");
   const header = field(status, "header");
@@ -58,7 +67,7 @@ export function parseEndpointStatus(text: string): EndpointStatus {
 }
 
 export function parseMemberList(text: string): MemberList {
-  const parsed = parseLossless(text);
+  const parsed = parseOutput(text, "member list");
   const header = field(parsed, "header");
   const members = field(parsed, "members");
   if (!header || !Array.isArray(members)) throw new Error(`unexpected member list output: ${text.slice(0, 200)}`);

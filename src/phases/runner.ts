@@ -77,6 +77,8 @@ async function runAction(action: Action, hosts: Hosts): Promise<{ reason: string
         );
         const reason = action.until.check(outcomes);
         if (reason === undefined) return undefined;
+        const hopeless = action.abort?.check(outcomes);
+        if (hopeless !== undefined) return { reason: hopeless, outcome: outcomes[0] };
         if (Date.now() + action.intervalMs > deadline) {
           const failed = outcomes.find((o) => o.code !== 0) ?? outcomes[0];
           return {

@@ -2,7 +2,24 @@ import type { NodeSpec } from "../config/resolve.js";
 import { endpointStatusArgs, etcdctl, memberListArgs } from "../etcd/etcdctl.js";
 import { jsonLine, parseEndpointStatus, parseMemberList, type EndpointStatus } from "../etcd/status.js";
 import { peerUrl } from "../etcd/urls.js";
+import type { ServiceManager } from "../service/types.js";
 import type { ExecOutcome, Expectation, Step } from "./step.js";
+
+/** Exit status of a readiness probe that found the etcd process gone. */
+export const PROCESS_GONE_EXIT = 86;
+
+/** Runs `command` only while etcd runs; once the process is gone, exits PROCESS_GONE_EXIT. */
+export function whileRunning(service: ServiceManager, command: string): string {
+  return `if ! ${service.isRunning()}; then echo "etcd is not running (it exited)" >&2; exit ${PROCESS_GONE_EXIT}; fi; ${command}`;
+}
+
+export const processGone: Expectation = {
+  describe: "etcd exited",
+  check: (outcomes) =>
+    outcomes.some((o) => o.code === PROCESS_GONE_EXIT)
+      ? "etcd exited before it answered (its log is below)"
+      : undefined,
+};
 
 /** The key canaries are written to: one key, overwritten, so checks never grow the keyspace. */
 export const CANARY_KEY = "/etcd-pair/canary";

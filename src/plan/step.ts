@@ -34,6 +34,8 @@ export interface PollAction {
   kind: "poll";
   probes: readonly { node: string; command: string }[];
   until: Expectation;
+  /** Stops the wait early when it can no longer succeed (e.g. the process exited); says why. */
+  abort?: Expectation;
   timeoutMs: number;
   intervalMs: number;
 }

@@ -7,7 +7,15 @@ import { renderEtcdctlEnv, renderEtcdEnv, type Bootstrap } from "../render/envFi
 import { shQuote } from "../render/shell.js";
 import { renderStartScript } from "../render/startScript.js";
 import type { ServiceManager } from "../service/types.js";
-import { CANARY_KEY, isLeader, isLearnerWithLeader, lastLine, pairVerificationSteps } from "./checks.js";
+import {
+  CANARY_KEY,
+  isLeader,
+  isLearnerWithLeader,
+  lastLine,
+  pairVerificationSteps,
+  processGone,
+  whileRunning,
+} from "./checks.js";
 import { nodeLayout } from "./layout.js";
 import type { NodeObservation } from "./observed.js";
 import type { Action, Expectation, Step } from "./step.js";
@@ -91,6 +99,13 @@ export function preflight(pair: PairSpec, observations: readonly NodeObservation
         }
       }
     }
+    if (o.generation && o.dataDir !== "member") {
+      block(
+        `${node.name} was a member of cluster generation ${o.generation} but ${nodeLayout(node).dataDir} holds no member data`,
+        `if the other node holds the data, bring this one back with 'etcd-pair rejoin ${node.name}'; ` +
+          "to start over from nothing, 'etcd-pair down --purge' archives what is left",
+      );
+    }
     if (o.dataDir === "foreign") {
       block(
         `${nodeLayout(node).dataDir} holds files that are not etcd member data`,
@@ -157,8 +172,9 @@ function startSteps(node: NodeSpec, role: "main" | "backup", service: ServiceMan
       actions: [
         {
           kind: "poll",
-          probes: [{ node: node.name, command: etcdctl(node, endpointStatusArgs) }],
+          probes: [{ node: node.name, command: whileRunning(service, etcdctl(node, endpointStatusArgs)) }],
           until: ready,
+          abort: processGone,
           timeoutMs: role === "main" ? 30_000 : 60_000,
           intervalMs: 100,
         },

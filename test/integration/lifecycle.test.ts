@@ -10,7 +10,14 @@ interface StatusJson {
   cluster: string;
   healthy: boolean;
   leader: string | null;
-  nodes: { name: string; role: string; running: boolean; memberId: string | null; version: string | null; lagEntries: number | null }[];
+  nodes: {
+    name: string;
+    role: string;
+    running: boolean;
+    memberId: string | null;
+    version: string | null;
+    lagEntries: number | null;
+  }[];
 }
 
 describe.each(ETCD_BUILDS)("lifecycle on etcd $series", (build) => {

@@ -1,0 +1,80 @@
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readdir, symlink, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
+import { TestPair } from "../helpers/pair.js";
+
+const build = ETCD_BUILDS[1] ?? ETCD_BUILDS[0]!;
+
+/** A bin dir whose etcd reports `version` and otherwise runs the real etcd (etcdctl is the real one). */
+async function binDirReporting(version: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-bin-"));
+  await writeFile(
+    path.join(dir, "etcd"),
+    `#!/bin/sh\nif [ "\${1:-}" = --version ]; then echo "etcd Version: ${version}"; exit 0; fi\nexec ${build.binDir}/etcd "$@"\n`,
+  );
+  await chmod(path.join(dir, "etcd"), 0o755);
+  await symlink(path.join(build.binDir, "etcdctl"), path.join(dir, "etcdctl"));
+  return dir;
+}
+
+describe("preflight: up refuses before touching any host", () => {
+  let pair: TestPair | undefined;
+  let server: Server | undefined;
+  afterEach(async () => {
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    server = undefined;
+    await pair?.cleanup();
+  });
+
+  it("refuses an etcd version that loses acknowledged writes", async () => {
+    requireBuild(build);
+    pair = await TestPair.create(await binDirReporting("3.4.20"));
+    const result = await pair.run(["up"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("alpha: etcd 3.4.20 can lose acknowledged writes");
+    expect(result.stderr).toContain("#14370");
+    expect(result.stderr).toContain("nothing was changed");
+    expect(existsSync(pair.nodeDir("alpha"))).toBe(false);
+  });
+
+  it("names the missing binary and where it looked", async () => {
+    pair = await TestPair.create(await mkdtemp(path.join(os.tmpdir(), "etcd-pair-empty-bin-")));
+    const result = await pair.run(["up"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/alpha: \/tmp\/etcd-pair-empty-bin-\w+\/etcd is missing or not executable/);
+    expect(result.stderr).toContain("set etcd.binDir");
+    expect(existsSync(pair.nodeDir("alpha"))).toBe(false);
+  });
+
+  it("refuses a client port another process listens on", async () => {
+    requireBuild(build);
+    pair = await TestPair.create(build.binDir);
+    const port = pair.ports.beta[0];
+    server = createServer();
+    await new Promise<void>((resolve) => server?.listen(port, "127.0.0.1", resolve));
+    const result = await pair.run(["up"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`beta: client port ${port} is in use by another process`);
+    expect(existsSync(pair.nodeDir("alpha"))).toBe(false);
+    const plan = await pair.run(["plan"]);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain(`# BLOCKED on beta: client port ${port} is in use`);
+  });
+
+  it("refuses a data dir that holds someone else's files, and leaves them be", async () => {
+    requireBuild(build);
+    pair = await TestPair.create(build.binDir);
+    await mkdir(path.join(pair.nodeDir("beta"), "data"), { recursive: true });
+    await writeFile(path.join(pair.nodeDir("beta"), "data", "precious.txt"), "mine");
+    const result = await pair.run(["up"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("holds files that are not etcd member data");
+    expect(await readdir(pair.nodeDir("beta"))).toEqual(["data"]);
+    expect(await readdir(path.join(pair.nodeDir("beta"), "data"))).toEqual(["precious.txt"]);
+    expect(existsSync(pair.nodeDir("alpha"))).toBe(false);
+  });
+});

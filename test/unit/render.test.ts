@@ -1,0 +1,95 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { nodeLayout } from "../../src/plan/layout.js";
+import { renderEtcdctlEnv, renderEtcdEnv } from "../../src/render/envFile.js";
+import { GUARD_EXIT_STATUS, renderStartScript } from "../../src/render/startScript.js";
+import { renderSystemdUnit } from "../../src/render/systemdUnit.js";
+import { expectGolden } from "../helpers/golden.js";
+import { DEMO_PAIR, localNode } from "../helpers/specs.js";
+
+const [alpha, beta] = DEMO_PAIR.nodes;
+
+describe("renderers (golden files)", () => {
+  it("env file of a main bootstrapping a new cluster", () => {
+    const text = renderEtcdEnv(alpha, nodeLayout(alpha), {
+      cluster: "demo",
+      members: [alpha],
+      state: "new",
+      token: "demo-0123456789ab",
+    });
+    expectGolden("main.etcd.env", text);
+  });
+
+  it("env file of a learner joining the existing cluster", () => {
+    const text = renderEtcdEnv(beta, nodeLayout(beta), {
+      cluster: "demo",
+      members: [alpha, beta],
+      state: "existing",
+      token: "demo-0123456789ab",
+    });
+    expectGolden("learner.etcd.env", text);
+  });
+
+  it("etcdctl env file", () => {
+    expectGolden("etcdctl.env", renderEtcdctlEnv(alpha, nodeLayout(alpha), "demo"));
+  });
+
+  it("start script", () => {
+    expectGolden("etcd-start.sh", renderStartScript(alpha, nodeLayout(alpha), "demo"));
+  });
+
+  it("systemd unit", () => {
+    expectGolden("etcd-pair-demo.service", renderSystemdUnit(alpha, nodeLayout(alpha), "demo"));
+  });
+});
+
+describe("start script, run by sh", () => {
+  /** A node whose "etcd" prints the bootstrap settings it was started with. */
+  function fixture() {
+    const root = mkdtempSync(path.join(os.tmpdir(), "etcd-pair-start-"));
+    const bin = path.join(root, "bin");
+    mkdirSync(bin);
+    writeFileSync(
+      path.join(bin, "etcd"),
+      '#!/bin/sh\necho "started name=$ETCD_NAME cluster=${ETCD_INITIAL_CLUSTER:-unset}"\n',
+    );
+    chmodSync(path.join(bin, "etcd"), 0o755);
+    const node = { ...localNode("alpha", 23791, 23801, path.join(root, "node")), binDir: bin };
+    const layout = nodeLayout(node);
+    mkdirSync(layout.stateDir, { recursive: true });
+    writeFileSync(
+      layout.envFile,
+      renderEtcdEnv(node, layout, { cluster: "demo", members: [node], state: "new", token: "demo-1" }),
+    );
+    writeFileSync(layout.startScript, renderStartScript(node, layout, "demo"));
+    const run = () => spawnSync("/bin/sh", [layout.startScript], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
+    return { layout, run };
+  }
+
+  it("bootstraps with the initial-cluster settings when the node is new", () => {
+    const { run } = fixture();
+    const result = run();
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("started name=alpha cluster=alpha=http://127.0.0.1:23801");
+  });
+
+  it("drops the bootstrap settings once the data dir holds a member", () => {
+    const { layout, run } = fixture();
+    mkdirSync(path.join(layout.dataDir, "member"), { recursive: true });
+    writeFileSync(layout.generationFile, "demo-1\n");
+    expect(run().stdout).toContain("started name=alpha cluster=unset");
+  });
+
+  it("refuses to start a former member whose data is gone", () => {
+    const { layout, run } = fixture();
+    writeFileSync(layout.generationFile, "demo-1\n");
+    const result = run();
+    expect(result.status).toBe(GUARD_EXIT_STATUS);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("refusing to start alpha: it was a member of cluster generation demo-1");
+    expect(result.stderr).toContain("etcd-pair rejoin alpha");
+  });
+});
