@@ -39,11 +39,3 @@ export function resolvePair(config: Config, configDir: string): PairSpec {
   };
   return { cluster: config.cluster, nodes: [toSpec(0), toSpec(1)] };
 }
-
-export function nodeByName(pair: PairSpec, name: string): NodeSpec | undefined {
-  return pair.nodes.find((node) => node.name === name);
-}
-
-export function otherNode(pair: PairSpec, node: NodeSpec): NodeSpec {
-  return pair.nodes[0].name === node.name ? pair.nodes[1] : pair.nodes[0];
-}

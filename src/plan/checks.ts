@@ -1,5 +1,6 @@
 import type { NodeSpec } from "../config/resolve.js";
 import { endpointStatusArgs, etcdctl, memberListArgs } from "../etcd/etcdctl.js";
+import { CANARY_KEY } from "../etcd/keys.js";
 import { jsonLine, parseEndpointStatus, parseMemberList, type EndpointStatus } from "../etcd/status.js";
 import { peerUrl } from "../etcd/urls.js";
 import type { ServiceManager } from "../service/types.js";
@@ -20,9 +21,6 @@ export const processGone: Expectation = {
       ? "etcd exited before it answered (its log is below)"
       : undefined,
 };
-
-/** The key canaries are written to: one key, overwritten, so checks never grow the keyspace. */
-export const CANARY_KEY = "/etcd-pair/canary";
 
 function statusOf(outcome: ExecOutcome | undefined): EndpointStatus | string {
   if (!outcome) return "no outcome";

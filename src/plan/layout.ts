@@ -13,6 +13,12 @@ export interface NodeLayout {
   stateDir: string;
   /** Holds the cluster token this node was last a member of: the start script's guard against re-bootstrap. */
   generationFile: string;
+  /** Present once the pair failed over away from this node: the start script refuses to run etcd. */
+  fencedFile: string;
+  /** The cluster token of a failover to this node that has begun: a re-run reuses it. */
+  failoverTokenFile: string;
+  /** Where a failover restores the learner's db before swapping it in for the data dir. */
+  restoreDir: string;
   archiveDir: string;
   logFile: string;
   pidFile: string;
@@ -29,6 +35,9 @@ export function nodeLayout(node: NodeSpec): NodeLayout {
     startScript: at("etcd-start.sh"),
     stateDir: at("state"),
     generationFile: at("state", "generation"),
+    fencedFile: at("state", "fenced"),
+    failoverTokenFile: at("state", "failover-token"),
+    restoreDir: at("data.restoring"),
     archiveDir: at("archive"),
     logFile: at("etcd.log"),
     pidFile: at("etcd.pid"),

@@ -1,24 +1,12 @@
-import { createHash } from "node:crypto";
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
-import { endpointStatusArgs, etcdctl } from "../etcd/etcdctl.js";
 import { peerUrl } from "../etcd/urls.js";
 import { judgeVersion } from "../etcd/version.js";
-import { renderEtcdctlEnv, renderEtcdEnv, type Bootstrap } from "../render/envFile.js";
-import { shQuote } from "../render/shell.js";
-import { renderStartScript } from "../render/startScript.js";
 import type { ServiceManager } from "../service/types.js";
-import {
-  CANARY_KEY,
-  isLeader,
-  isLearnerWithLeader,
-  lastLine,
-  pairVerificationSteps,
-  processGone,
-  whileRunning,
-} from "./checks.js";
+import { isLeader, isLearnerWithLeader, pairVerificationSteps } from "./checks.js";
 import { nodeLayout } from "./layout.js";
 import type { NodeObservation } from "./observed.js";
-import type { Action, Expectation, Step } from "./step.js";
+import type { Step } from "./step.js";
+import { fileSteps, generationStep, mainSmokeStep, memberAddStep, readyStep, startStep } from "./steps.js";
 
 export interface UpInputs {
   pair: PairSpec;
@@ -44,8 +32,6 @@ export interface UpPlan {
   blockers: Blocker[];
   warnings: string[];
 }
-
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 export function observationOf(observations: readonly NodeObservation[], name: string): NodeObservation {
   const found = observations.find((o) => o.node === name);
@@ -124,87 +110,28 @@ export function preflight(pair: PairSpec, observations: readonly NodeObservation
   return blockers;
 }
 
-function fileSteps(
-  node: NodeSpec,
-  role: "main" | "backup",
-  observation: NodeObservation,
-  bootstrap: Bootstrap,
-  cluster: string,
+/** The learner half of the bring-up, shared with rejoin: add before start, then start on an empty dir. */
+export function joinSteps(
+  pair: PairSpec,
+  main: NodeSpec,
+  learner: NodeSpec,
+  token: string,
+  learnerObs: NodeObservation,
+  alreadyMember: boolean,
+  service: ServiceManager,
 ): Step[] {
-  const layout = nodeLayout(node);
-  const files = [
-    { path: layout.envFile, content: renderEtcdEnv(node, layout, bootstrap), mode: 0o600 },
-    { path: layout.ctlEnvFile, content: renderEtcdctlEnv(node, layout, cluster), mode: 0o644 },
-    { path: layout.startScript, content: renderStartScript(node, layout, cluster), mode: 0o755 },
-  ].filter((file) => observation.fileHashes[file.path] !== sha256(file.content));
-  if (files.length === 0) return [];
-  const dirs = [layout.root, layout.stateDir, layout.archiveDir].map(shQuote).join(" ");
-  const actions: Action[] = [
-    { kind: "exec", node: node.name, command: `mkdir -p ${dirs} && chmod 700 ${shQuote(layout.root)}` },
-    ...files.map((file): Action => ({ kind: "upload", node: node.name, ...file })),
-  ];
-  return [
-    {
-      id: `${role}.files`,
-      title: `write ${node.name}'s env file and start script`,
-      node: node.name,
-      kind: "change",
-      actions,
-    },
-  ];
+  const steps: Step[] = [];
+  if (!alreadyMember) steps.push(memberAddStep(main, learner, "backup"));
+  steps.push(...fileSteps(pair, learner, "backup", { as: "learner", main, token }, learnerObs));
+  if (!learnerObs.running) {
+    steps.push(
+      startStep(learner, "backup", service),
+      readyStep(learner, "backup", service, isLearnerWithLeader, 60_000),
+    );
+  }
+  if (learnerObs.generation !== token) steps.push(generationStep(learner, "backup", token));
+  return steps;
 }
-
-function startSteps(node: NodeSpec, role: "main" | "backup", service: ServiceManager, ready: Expectation): Step[] {
-  return [
-    {
-      id: `${role}.start`,
-      title: `start etcd on ${node.name}`,
-      node: node.name,
-      kind: "change",
-      actions: [{ kind: "exec", node: node.name, command: service.start() }],
-      diagnose: service.logTail(30),
-    },
-    {
-      id: `${role}.ready`,
-      title: `wait until etcd on ${node.name} answers`,
-      node: node.name,
-      kind: "change",
-      actions: [
-        {
-          kind: "poll",
-          probes: [{ node: node.name, command: whileRunning(service, etcdctl(node, endpointStatusArgs)) }],
-          until: ready,
-          abort: processGone,
-          timeoutMs: role === "main" ? 30_000 : 60_000,
-          intervalMs: 100,
-        },
-      ],
-      hint: `etcd did not come up: read ${node.name}'s log (below) and run its start script by hand to see why.`,
-      diagnose: service.logTail(30),
-    },
-  ];
-}
-
-function generationStep(node: NodeSpec, role: "main" | "backup", token: string): Step {
-  return {
-    id: `${role}.generation`,
-    title: `record on ${node.name} that it is a member of generation ${token}`,
-    node: node.name,
-    kind: "change",
-    actions: [
-      { kind: "upload", node: node.name, path: nodeLayout(node).generationFile, content: `${token}\n`, mode: 0o644 },
-    ],
-  };
-}
-
-const memberAddAccepted: Expectation = {
-  describe: "exit 0, or the member exists already",
-  check: ([outcome]) => {
-    if (!outcome) return "no outcome";
-    if (outcome.code === 0 || /already exists/i.test(outcome.stderr)) return undefined;
-    return lastLine(outcome.stderr) || `exit code ${outcome.code}`;
-  },
-};
 
 /** Config + what the hosts look like now -> the steps that bring up the pair, nothing more. */
 export function planUp(inputs: UpInputs): UpPlan {
@@ -250,52 +177,13 @@ export function planUp(inputs: UpInputs): UpPlan {
   }
 
   const mainService = inputs.service(main);
-  const backupService = inputs.service(backup);
-  const steps: Step[] = [];
-  steps.push(
-    ...fileSteps(main, "main", mainObs, { cluster: pair.cluster, members: [main], state: "new", token }, pair.cluster),
-  );
-  if (!mainObs.running) steps.push(...startSteps(main, "main", mainService, isLeader));
+  const steps: Step[] = [...fileSteps(pair, main, "main", { as: "main", token }, mainObs)];
+  if (!mainObs.running) {
+    steps.push(startStep(main, "main", mainService), readyStep(main, "main", mainService, isLeader, 30_000));
+  }
   if (mainObs.generation !== token) steps.push(generationStep(main, "main", token));
-  if (steps.length > 0) {
-    steps.push({
-      id: "main.smoke",
-      title: `write and read a canary on ${main.name}`,
-      node: main.name,
-      kind: "verify",
-      actions: [
-        {
-          kind: "exec",
-          node: main.name,
-          command: `${etcdctl(main, ["put", CANARY_KEY, inputs.canaryValue])} && ${etcdctl(main, ["get", CANARY_KEY, "--print-value-only"])}`,
-        },
-      ],
-    });
-  }
-
-  const backupChanges: Step[] = [];
-  if (!backupMember) {
-    backupChanges.push({
-      id: "backup.add",
-      title: `add ${backup.name} as a learner of ${main.name}'s cluster (before it starts)`,
-      node: main.name,
-      kind: "change",
-      actions: [
-        {
-          kind: "exec",
-          node: main.name,
-          command: etcdctl(main, ["member", "add", backup.name, "--learner", `--peer-urls=${peerUrl(backup)}`]),
-          expect: memberAddAccepted,
-        },
-      ],
-      hint: "etcd 3.4/3.5 allow one learner: 'etcdctl member list' on the main shows who holds the slot.",
-    });
-  }
-  const joinBootstrap: Bootstrap = { cluster: pair.cluster, members: [main, backup], state: "existing", token };
-  backupChanges.push(...fileSteps(backup, "backup", backupObs, joinBootstrap, pair.cluster));
-  if (!backupObs.running) backupChanges.push(...startSteps(backup, "backup", backupService, isLearnerWithLeader));
-  if (backupObs.generation !== token) backupChanges.push(generationStep(backup, "backup", token));
-  steps.push(...backupChanges);
+  if (steps.length > 0) steps.push(mainSmokeStep(main, "main", token, inputs.canaryValue));
+  steps.push(...joinSteps(pair, main, backup, token, backupObs, backupMember !== undefined, inputs.service(backup)));
   if (steps.length > 0) steps.push(...pairVerificationSteps(main, backup, inputs.canaryValue));
 
   const warnings = steps

@@ -5,14 +5,23 @@ set -eu
 set -a
 . /srv/etcd-pair/alpha/etcd.env
 set +a
+if [ -e /srv/etcd-pair/alpha/state/fenced ]; then
+  echo "etcd-pair: refusing to start alpha: the pair failed over away from it ($(cat /srv/etcd-pair/alpha/state/fenced))." "Run: etcd-pair rejoin alpha" >&2
+  exit 78
+fi
 if [ -d "$ETCD_DATA_DIR/member" ]; then
   # Already a member: etcd ignores the bootstrap settings; drop them so nothing can bootstrap again.
   unset ETCD_INITIAL_CLUSTER ETCD_INITIAL_CLUSTER_STATE ETCD_INITIAL_CLUSTER_TOKEN
+  # If the peer answers and serves another cluster generation, this node's data is stale (failed over).
+  own=$(cat /srv/etcd-pair/alpha/state/generation 2>/dev/null || true)
+  theirs=$(ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=http://127.0.0.1:23792 --dial-timeout=2s \
+    --command-timeout=3s get /etcd-pair/generation --consistency=s --print-value-only 2>/dev/null || true)
+  if [ -n "$own" ] && [ -n "$theirs" ] && [ "$own" != "$theirs" ]; then
+    echo "etcd-pair: refusing to start alpha: its peer beta serves cluster generation $theirs, this node holds $own." "Run: etcd-pair rejoin alpha" >&2
+    exit 78
+  fi
 elif [ -s /srv/etcd-pair/alpha/state/generation ]; then
-  # This node was a member before and its data is gone: starting would bootstrap an empty member.
-  echo "etcd-pair: refusing to start alpha: it was a member of cluster generation" \
-    "$(cat /srv/etcd-pair/alpha/state/generation) but $ETCD_DATA_DIR holds no member data." \
-    "Run: etcd-pair rejoin alpha" >&2
+  echo "etcd-pair: refusing to start alpha: it was a member of cluster generation $(cat /srv/etcd-pair/alpha/state/generation) but $ETCD_DATA_DIR holds no member data." "Run: etcd-pair rejoin alpha" >&2
   exit 78
 fi
 exec /usr/bin/etcd

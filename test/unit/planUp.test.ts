@@ -4,6 +4,7 @@ import { nodeLayout } from "../../src/plan/layout.js";
 import type { NodeObservation } from "../../src/plan/observed.js";
 import { printSteps } from "../../src/plan/printPlan.js";
 import { planUp } from "../../src/plan/up.js";
+import { peerOf } from "../../src/plan/steps.js";
 import { renderEtcdctlEnv, renderEtcdEnv } from "../../src/render/envFile.js";
 import { renderStartScript } from "../../src/render/startScript.js";
 import { localSupervisor } from "../../src/service/local.js";
@@ -49,7 +50,7 @@ function writtenFiles(node: typeof alpha, token: string, members: (typeof alpha)
   return {
     [layout.envFile]: sha(renderEtcdEnv(node, layout, { cluster: "demo", members, state, token })),
     [layout.ctlEnvFile]: sha(renderEtcdctlEnv(node, layout, "demo")),
-    [layout.startScript]: sha(renderStartScript(node, layout, "demo")),
+    [layout.startScript]: sha(renderStartScript(node, peerOf(DEMO_PAIR, node), layout, "demo")),
   };
 }
 

@@ -38,7 +38,7 @@ describe("renderers (golden files)", () => {
   });
 
   it("start script", () => {
-    expectGolden("etcd-start.sh", renderStartScript(alpha, nodeLayout(alpha), "demo"));
+    expectGolden("etcd-start.sh", renderStartScript(alpha, beta, nodeLayout(alpha), "demo"));
   });
 
   it("systemd unit", () => {
@@ -47,8 +47,11 @@ describe("renderers (golden files)", () => {
 });
 
 describe("start script, run by sh", () => {
-  /** A node whose "etcd" prints the bootstrap settings it was started with. */
-  function fixture() {
+  /**
+   * A node whose "etcd" prints the bootstrap settings it was started with, and whose "etcdctl" answers
+   * for the peer with `peerGeneration` (or fails, like an unreachable peer, when it is undefined).
+   */
+  function fixture(peerGeneration?: string) {
     const root = mkdtempSync(path.join(os.tmpdir(), "etcd-pair-start-"));
     const bin = path.join(root, "bin");
     mkdirSync(bin);
@@ -57,6 +60,9 @@ describe("start script, run by sh", () => {
       '#!/bin/sh\necho "started name=$ETCD_NAME cluster=${ETCD_INITIAL_CLUSTER:-unset}"\n',
     );
     chmodSync(path.join(bin, "etcd"), 0o755);
+    const answer = peerGeneration === undefined ? "exit 1" : `echo ${peerGeneration}`;
+    writeFileSync(path.join(bin, "etcdctl"), `#!/bin/sh\n${answer}\n`);
+    chmodSync(path.join(bin, "etcdctl"), 0o755);
     const node = { ...localNode("alpha", 23791, 23801, path.join(root, "node")), binDir: bin };
     const layout = nodeLayout(node);
     mkdirSync(layout.stateDir, { recursive: true });
@@ -64,7 +70,7 @@ describe("start script, run by sh", () => {
       layout.envFile,
       renderEtcdEnv(node, layout, { cluster: "demo", members: [node], state: "new", token: "demo-1" }),
     );
-    writeFileSync(layout.startScript, renderStartScript(node, layout, "demo"));
+    writeFileSync(layout.startScript, renderStartScript(node, beta, layout, "demo"));
     const run = () => spawnSync("/bin/sh", [layout.startScript], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
     return { layout, run };
   }
@@ -91,5 +97,31 @@ describe("start script, run by sh", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain("refusing to start alpha: it was a member of cluster generation demo-1");
     expect(result.stderr).toContain("etcd-pair rejoin alpha");
+  });
+
+  it("starts a member whose peer serves the same generation", () => {
+    const { layout, run } = fixture("demo-1");
+    mkdirSync(path.join(layout.dataDir, "member"), { recursive: true });
+    writeFileSync(layout.generationFile, "demo-1\n");
+    expect(run().stdout).toContain("started name=alpha");
+  });
+
+  it("refuses a member whose peer serves another generation (the pair failed over away from it)", () => {
+    const { layout, run } = fixture("demo-2");
+    mkdirSync(path.join(layout.dataDir, "member"), { recursive: true });
+    writeFileSync(layout.generationFile, "demo-1\n");
+    const result = run();
+    expect(result.status).toBe(GUARD_EXIT_STATUS);
+    expect(result.stderr).toContain("its peer beta serves cluster generation demo-2, this node holds demo-1");
+  });
+
+  it("refuses a node marked fenced, whatever its data", () => {
+    const { layout, run } = fixture("demo-1");
+    mkdirSync(path.join(layout.dataDir, "member"), { recursive: true });
+    writeFileSync(layout.generationFile, "demo-1\n");
+    writeFileSync(layout.fencedFile, "failover to beta at 2026-11-27T00:00:00Z");
+    const result = run();
+    expect(result.status).toBe(GUARD_EXIT_STATUS);
+    expect(result.stderr).toContain("the pair failed over away from it (failover to beta at 2026-11-27T00:00:00Z)");
   });
 });

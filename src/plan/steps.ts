@@ -1,0 +1,193 @@
+import { createHash } from "node:crypto";
+import type { NodeSpec, PairSpec } from "../config/resolve.js";
+import { endpointStatusArgs, etcdctl } from "../etcd/etcdctl.js";
+import { CANARY_KEY, GENERATION_KEY } from "../etcd/keys.js";
+import { peerUrl } from "../etcd/urls.js";
+import { renderEtcdctlEnv, renderEtcdEnv } from "../render/envFile.js";
+import { shQuote } from "../render/shell.js";
+import { renderStartScript } from "../render/startScript.js";
+import type { ServiceManager } from "../service/types.js";
+import { lastLine, processGone, whileRunning } from "./checks.js";
+import { nodeLayout } from "./layout.js";
+import type { NodeObservation } from "./observed.js";
+import type { Action, Expectation, Step } from "./step.js";
+
+/** The building blocks every command's plan is made of: up, failover, rejoin, switchover. */
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+export function peerOf(pair: PairSpec, node: NodeSpec): NodeSpec {
+  return pair.nodes[0].name === node.name ? pair.nodes[1] : pair.nodes[0];
+}
+
+/** How a node's env file describes it: the main of a generation, or a learner that joined it. */
+export type NodeRole = { as: "main"; token: string } | { as: "learner"; main: NodeSpec; token: string };
+
+/** Writes the node's env file, etcdctl env file and start script where they differ from what is there. */
+export function fileSteps(
+  pair: PairSpec,
+  node: NodeSpec,
+  prefix: string,
+  role: NodeRole,
+  observation: Pick<NodeObservation, "fileHashes">,
+): Step[] {
+  const layout = nodeLayout(node);
+  const bootstrap =
+    role.as === "main"
+      ? { cluster: pair.cluster, members: [node], state: "new" as const, token: role.token }
+      : { cluster: pair.cluster, members: [role.main, node], state: "existing" as const, token: role.token };
+  const files = [
+    { path: layout.envFile, content: renderEtcdEnv(node, layout, bootstrap), mode: 0o600 },
+    { path: layout.ctlEnvFile, content: renderEtcdctlEnv(node, layout, pair.cluster), mode: 0o644 },
+    {
+      path: layout.startScript,
+      content: renderStartScript(node, peerOf(pair, node), layout, pair.cluster),
+      mode: 0o755,
+    },
+  ].filter((file) => observation.fileHashes[file.path] !== sha256(file.content));
+  if (files.length === 0) return [];
+  const dirs = [layout.root, layout.stateDir, layout.archiveDir].map(shQuote).join(" ");
+  const actions: Action[] = [
+    { kind: "exec", node: node.name, command: `mkdir -p ${dirs} && chmod 700 ${shQuote(layout.root)}` },
+    ...files.map((file): Action => ({ kind: "upload", node: node.name, ...file })),
+  ];
+  return [
+    {
+      id: `${prefix}.files`,
+      title: `write ${node.name}'s env file and start script`,
+      node: node.name,
+      kind: "change",
+      actions,
+    },
+  ];
+}
+
+export function startStep(node: NodeSpec, prefix: string, service: ServiceManager): Step {
+  return {
+    id: `${prefix}.start`,
+    title: `start etcd on ${node.name}`,
+    node: node.name,
+    kind: "change",
+    actions: [{ kind: "exec", node: node.name, command: service.start() }],
+    diagnose: service.logTail(30),
+  };
+}
+
+export function stopStep(
+  node: NodeSpec,
+  prefix: string,
+  service: ServiceManager,
+  title = `stop etcd on ${node.name}`,
+): Step {
+  return {
+    id: `${prefix}.stop`,
+    title,
+    node: node.name,
+    kind: "change",
+    actions: [{ kind: "exec", node: node.name, command: service.stop(), timeoutMs: 45_000 }],
+    diagnose: service.logTail(20),
+  };
+}
+
+/** Waits until etcd on `node` answers `endpoint status` as `ready` wants; gives up at once if it exits. */
+export function readyStep(
+  node: NodeSpec,
+  prefix: string,
+  service: ServiceManager,
+  ready: Expectation,
+  timeoutMs: number,
+): Step {
+  return {
+    id: `${prefix}.ready`,
+    title: `wait until etcd on ${node.name} answers`,
+    node: node.name,
+    kind: "change",
+    actions: [
+      {
+        kind: "poll",
+        probes: [{ node: node.name, command: whileRunning(service, etcdctl(node, endpointStatusArgs)) }],
+        until: ready,
+        abort: processGone,
+        timeoutMs,
+        intervalMs: 50,
+      },
+    ],
+    hint: `etcd did not come up: read ${node.name}'s log (below) and run its start script by hand to see why.`,
+    diagnose: service.logTail(30),
+  };
+}
+
+export function generationStep(node: NodeSpec, prefix: string, token: string): Step {
+  return {
+    id: `${prefix}.generation`,
+    title: `record on ${node.name} that it is a member of generation ${token}`,
+    node: node.name,
+    kind: "change",
+    actions: [
+      { kind: "upload", node: node.name, path: nodeLayout(node).generationFile, content: `${token}\n`, mode: 0o644 },
+    ],
+  };
+}
+
+/** Publishes the generation in the keyspace (for the peers' start scripts) and proves a write and a read. */
+export function mainSmokeStep(main: NodeSpec, prefix: string, token: string, canaryValue: string): Step {
+  const put = etcdctl(main, ["put", GENERATION_KEY, token]);
+  const canary = etcdctl(main, ["put", CANARY_KEY, canaryValue]);
+  const read = etcdctl(main, ["get", CANARY_KEY, "--print-value-only"]);
+  return {
+    id: `${prefix}.smoke`,
+    title: `write the generation and a canary on ${main.name}, read the canary back`,
+    node: main.name,
+    kind: "verify",
+    actions: [
+      {
+        kind: "exec",
+        node: main.name,
+        command: `${put} && ${canary} && ${read}`,
+        expect: {
+          describe: `prints ${canaryValue}`,
+          check: ([o]) =>
+            o?.code === 0 && o.stdout.trim().endsWith(canaryValue)
+              ? undefined
+              : lastLine(o?.stderr ?? "") || `read back ${JSON.stringify(o?.stdout.trim() ?? "")}`,
+        },
+      },
+    ],
+  };
+}
+
+const memberAddAccepted: Expectation = {
+  describe: "exit 0, or the member exists already",
+  check: ([outcome]) => {
+    if (!outcome) return "no outcome";
+    if (outcome.code === 0 || /already exists/i.test(outcome.stderr)) return undefined;
+    return lastLine(outcome.stderr) || `exit code ${outcome.code}`;
+  },
+};
+
+export function memberAddStep(main: NodeSpec, learner: NodeSpec, prefix: string): Step {
+  return {
+    id: `${prefix}.add`,
+    title: `add ${learner.name} as a learner of ${main.name}'s cluster (before it starts)`,
+    node: main.name,
+    kind: "change",
+    actions: [
+      {
+        kind: "exec",
+        node: main.name,
+        command: etcdctl(main, ["member", "add", learner.name, "--learner", `--peer-urls=${peerUrl(learner)}`]),
+        expect: memberAddAccepted,
+      },
+    ],
+    hint: "etcd 3.4/3.5 allow one learner: 'etcdctl member list' on the main shows who holds the slot.",
+  };
+}
+
+/** Moves `from` into the archive as `name`; never overwrites an archive, never deletes. */
+export function archiveCommand(from: string, archiveDir: string, name: string): string {
+  const to = `${archiveDir}/${name}`;
+  return (
+    `mkdir -p ${shQuote(archiveDir)} && if [ -e ${shQuote(to)} ]; then echo ${shQuote(`${to} exists already`)} >&2; exit 1; fi` +
+    ` && mv ${shQuote(from)} ${shQuote(to)}`
+  );
+}
