@@ -1,4 +1,6 @@
 import type { CheckResult } from "../phases/check.js";
+import type { FailoverReport } from "../phases/failover.js";
+import type { SwitchoverResult } from "../phases/switchover.js";
 import type { StepFailure } from "../phases/runner.js";
 import type { PairState } from "../plan/pairState.js";
 import { style } from "./style.js";
@@ -83,4 +85,31 @@ export function formatStepFailure(failure: StepFailure): string {
   if (failure.diagnostics)
     parts.push(block(`${failure.step.node}: ${failure.step.diagnose ?? "diagnostics"}`, tail(failure.diagnostics, 30)));
   return parts.join("\n") + "\n";
+}
+
+const ms = (value: number | null) => (value === null ? "-" : `${value} ms`);
+
+export function formatFailover(report: FailoverReport): string {
+  return [
+    `failover: ${report.newMain} is the main of generation ${report.token} (${report.durationMs} ms in all)`,
+    `  writable after:    ${ms(report.writableAfterMs)}`,
+    `  fence:             ${report.fence}`,
+    `  learner before:    ${report.learnerBefore ? `applied index ${report.learnerBefore.appliedIndex}, revision ${report.learnerBefore.revision}` : "not running"}`,
+    `  restored revision: ${show(report.restoredRevision)}`,
+    `  old main revision: ${show(report.oldMainRevision)}`,
+    `  lost:              ${report.loss}`,
+    `  next:              ${report.rejoinCommand}   (brings ${report.oldMain} back as the learner)`,
+    "",
+  ].join("\n");
+}
+
+export function formatSwitchover(result: SwitchoverResult): string {
+  if (!result.changed)
+    return `switchover: nothing to do, ${result.newMain} is main and ${result.oldMain} its learner\n`;
+  return [
+    `switchover: ${result.newMain} is main, ${result.oldMain} its learner (${result.durationMs} ms in all)`,
+    `  two voters for:                      ${ms(result.twoVoterWindowMs)}`,
+    `  leader change to first write:        ${ms(result.leaderChangeToFirstWriteMs)}`,
+    "",
+  ].join("\n");
 }

@@ -7,6 +7,11 @@ import { STARTER_CONFIG } from "../config/starter.js";
 import { runCheck } from "../phases/check.js";
 import { findEtcdBinDir, runDemo, BIN_DIR_ENV } from "../phases/demo.js";
 import { runDown } from "../phases/down.js";
+import { runFailover } from "../phases/failover.js";
+import { runRejoin } from "../phases/rejoin.js";
+import { runSnapshotRestore, runSnapshotSave } from "../phases/snapshot.js";
+import { runSwitchover } from "../phases/switchover.js";
+import type { NodeSpec } from "../config/resolve.js";
 import { Hosts } from "../phases/hosts.js";
 import { runPlan } from "../phases/plan.js";
 import { runStatus } from "../phases/status.js";
@@ -15,7 +20,7 @@ import { printSteps, stepsToJson } from "../plan/printPlan.js";
 import type { Step } from "../plan/step.js";
 import { loadPair, CONFIG_ENV, DEFAULT_CONFIG } from "./configFile.js";
 import { confirm } from "./confirm.js";
-import { formatCheck, formatStatus } from "./format.js";
+import { formatBytes, formatCheck, formatFailover, formatStatus, formatSwitchover } from "./format.js";
 import { formatMs, StderrReporter } from "./reporter.js";
 import { EXIT, UsageError } from "./usage.js";
 
@@ -29,6 +34,17 @@ function out(text: string): void {
 
 function json(value: unknown): void {
   out(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function nodeNamed(hosts: Hosts, name: string): NodeSpec {
+  const node = hosts.pair.nodes.find((n) => n.name === name);
+  if (!node) {
+    throw new UsageError(
+      `no node named ${name}`,
+      `the config's nodes are ${hosts.pair.nodes.map((n) => n.name).join(" and ")}`,
+    );
+  }
+  return node;
 }
 
 /** Opens the pair's hosts for one command and always closes them. */
@@ -192,6 +208,115 @@ Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
           );
         }
         await runDown(hosts, new StderrReporter(), options.purge ?? false);
+      });
+    });
+
+  program
+    .command("failover")
+    .description(
+      "the main is dead: fence it, restore the learner's own db as a new one-member cluster, verify a write,\n" +
+        "report what was lost. Refuses while the main leads (use switchover).",
+    )
+    .option("-y, --yes", "do not ask; also the operator's word that an unreachable main is down")
+    .option("--fence-command <cmd>", "run on this machine when the old main cannot be reached; must exit 0")
+    .option("--json", "print the report as JSON on stdout")
+    .action(async (options: { yes?: boolean; fenceCommand?: string; json?: boolean }, command: Command) => {
+      await withHosts(command, async (hosts) => {
+        const fenceCommand = options.fenceCommand ?? hosts.pair.fenceCommand;
+        const report = await runFailover(hosts, new StderrReporter(), {
+          ...(fenceCommand ? { fenceCommand } : {}),
+          confirm: async (summary, needsOperatorWord) => {
+            process.stderr.write(`${summary}\n`);
+            if (options.yes) return;
+            await confirm(
+              needsOperatorWord
+                ? "The old main cannot be reached and nothing can fence it: confirm it is powered off or cut off."
+                : "Fail over now?",
+            );
+          },
+        });
+        if (options.json) json(report);
+        else out(formatFailover(report));
+      });
+    });
+
+  program
+    .command("rejoin")
+    .description("bring NODE back as the learner of the current main: its old data archived, started empty")
+    .argument("<node>", "the node to bring back (usually the old main after a failover)")
+    .option("--json", "print the result as JSON on stdout")
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      await withHosts(command, async (hosts) => {
+        const result = await runRejoin(hosts, new StderrReporter(), nodeNamed(hosts, name));
+        if (options.json) json(result);
+        else
+          process.stderr.write(
+            `rejoin: ${result.node} is the learner of ${result.main} (${formatMs(result.durationMs)})\n`,
+          );
+      });
+    });
+
+  program
+    .command("switchover")
+    .description(
+      "planned role swap with no loss: promote the learner, move the leadership, re-add the old main as learner",
+    )
+    .option("--to <node>", "the node that should end up main (default: the current learner); re-runs converge")
+    .option("--catch-up-timeout <seconds>", "refuse when the learner has not caught up within this long", "30")
+    .option("-y, --yes", "do not ask")
+    .option("--json", "print the result as JSON on stdout")
+    .action(
+      async (options: { to?: string; catchUpTimeout: string; yes?: boolean; json?: boolean }, command: Command) => {
+        const seconds = Number(options.catchUpTimeout);
+        if (!Number.isFinite(seconds) || seconds <= 0)
+          throw new UsageError("--catch-up-timeout takes a number of seconds");
+        await withHosts(command, async (hosts) => {
+          const result = await runSwitchover(hosts, new StderrReporter(), {
+            ...(options.to ? { target: nodeNamed(hosts, options.to) } : {}),
+            catchUpTimeoutMs: seconds * 1000,
+            confirm: async (summary) => {
+              process.stderr.write(`${summary}\n`);
+              if (!options.yes) await confirm("Switch over now?");
+            },
+          });
+          if (options.json) json(result);
+          else out(formatSwitchover(result));
+        });
+      },
+    );
+
+  const snapshot = program
+    .command("snapshot")
+    .description("save a snapshot from the main, or build a new pair from one");
+  snapshot
+    .command("save")
+    .description("save a snapshot from the main on its host (default: its archive dir) and verify it")
+    .argument("[file]", "path on the main's host; never overwritten")
+    .option("--json", "print the result as JSON on stdout")
+    .action(async (file: string | undefined, options: { json?: boolean }, command: Command) => {
+      await withHosts(command, async (hosts) => {
+        const result = await runSnapshotSave(hosts, new StderrReporter(), file);
+        if (options.json) json(result);
+        else
+          out(
+            `${result.file} on ${result.node}: revision ${result.revision}, ${result.totalKeys} keys, ${formatBytes(result.totalSizeBytes)}\n`,
+          );
+      });
+    });
+  snapshot
+    .command("restore")
+    .description("a new pair from FILE (on the first node's host): both data dirs archived, new cluster token")
+    .argument("<file>", "a file written by 'snapshot save' (or etcdctl snapshot save)")
+    .option("-y, --yes", "do not ask")
+    .option("--json", "print the result as JSON on stdout")
+    .action(async (file: string, options: { yes?: boolean; json?: boolean }, command: Command) => {
+      await withHosts(command, async (hosts) => {
+        const result = await runSnapshotRestore(hosts, new StderrReporter(), path.resolve(file), async (summary) => {
+          process.stderr.write(`${summary}\n`);
+          if (!options.yes) await confirm("Restore now?");
+        });
+        if (options.json) json(result);
+        else process.stderr.write(`restored ${result.file}: ${result.main} is main of generation ${result.token}\n`);
       });
     });
 

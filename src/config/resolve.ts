@@ -21,6 +21,8 @@ export interface PairSpec {
   cluster: string;
   /** In config order: the first is the initial main. */
   nodes: readonly [NodeSpec, NodeSpec];
+  /** Run on the controller by failover when the old main cannot be reached. */
+  fenceCommand?: string;
 }
 
 /** Applies defaults and makes local dirs absolute, relative to the directory of the config file. */
@@ -37,5 +39,6 @@ export function resolvePair(config: Config, configDir: string): PairSpec {
       host: { kind: "local", dir: path.resolve(configDir, node.local.dir) },
     };
   };
-  return { cluster: config.cluster, nodes: [toSpec(0), toSpec(1)] };
+  const fenceCommand = config.failover?.fenceCommand;
+  return { cluster: config.cluster, nodes: [toSpec(0), toSpec(1)], ...(fenceCommand ? { fenceCommand } : {}) };
 }

@@ -64,6 +64,17 @@ export const configSchema = z
         peerPort: port.default(2380).describe("Peer port, unless a node sets its own"),
       })
       .prefault({}),
+    failover: z
+      .strictObject({
+        fenceCommand: z
+          .string({ error: "must be a string: a shell command run on the controller" })
+          .min(1, { error: "must not be empty" })
+          .optional()
+          .describe(
+            "Run on the controller when failover cannot reach the old main: must power it off or cut it off, and exit 0",
+          ),
+      })
+      .optional(),
     nodes: z
       .array(nodeSchema, { error: "must be a list of two nodes" })
       .length(2, { error: "must list exactly two nodes: the first is the initial main, the second its learner" })

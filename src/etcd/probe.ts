@@ -29,6 +29,10 @@ export function probeCommand(node: NodeSpec, layout: NodeLayout, service: Servic
       `elif [ -d "$d" ] && [ -n "$(ls -A "$d")" ]; then echo foreign; elif [ -d "$d" ]; then echo empty; else echo absent; fi`,
     `${section("generation")}; cat ${q(layout.generationFile)} 2>/dev/null || true`,
     `${section("envtoken")}; sed -n 's/^ETCD_INITIAL_CLUSTER_TOKEN=//p' ${q(layout.envFile)} 2>/dev/null || true`,
+    `${section("envstate")}; sed -n 's/^ETCD_INITIAL_CLUSTER_STATE=//p' ${q(layout.envFile)} 2>/dev/null || true`,
+    `${section("fenced")}; cat ${q(layout.fencedFile)} 2>/dev/null || true`,
+    `${section("failovertoken")}; cat ${q(layout.failoverTokenFile)} 2>/dev/null || true`,
+    `${section("restoring")}; [ -d ${q(`${layout.restoreDir}/member`)} ] && echo yes || true`,
     `${section("hashes")}; sha256sum ${managedFiles(layout).map(q).join(" ")} 2>/dev/null || true`,
     `${section("listening")}; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true`,
     `if ${service.isRunning()}; then ${section("running")}; ` +
@@ -91,6 +95,10 @@ export function parseProbe(nodeName: string, output: string): NodeObservation {
     dataDir: (s.get("datadir") as DataDirState | undefined) ?? "absent",
     generation: s.get("generation") || undefined,
     envToken: unquote(s.get("envtoken") ?? "") || undefined,
+    envState: unquote(s.get("envstate") ?? "") || undefined,
+    fenced: s.get("fenced") || undefined,
+    failoverToken: s.get("failovertoken") || undefined,
+    restoring: s.get("restoring") === "yes",
     fileHashes,
     listeningPorts: parseListeningPorts(s.get("listening") ?? ""),
   };

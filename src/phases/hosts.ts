@@ -1,4 +1,5 @@
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
+import { CONTROLLER } from "../plan/failover.js";
 import { nodeLayout } from "../plan/layout.js";
 import { localSupervisor } from "../service/local.js";
 import type { ServiceManager } from "../service/types.js";
@@ -20,7 +21,7 @@ export class Hosts {
   transport(name: string): HostTransport {
     let transport = this.transports.get(name);
     if (!transport) {
-      this.node(name);
+      if (name !== CONTROLLER) this.node(name);
       transport = new LocalTransport(name);
       this.transports.set(name, transport);
     }

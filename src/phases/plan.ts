@@ -12,6 +12,7 @@ function freshObservation(node: string): NodeObservation {
     binaries: { etcd: true, etcdctl: true, etcdutl: true },
     running: false,
     dataDir: "absent",
+    restoring: false,
     fileHashes: {},
     listeningPorts: [],
   };

@@ -11,6 +11,8 @@ export interface StepRecord {
   kind: Step["kind"];
   status: "ok" | "failed";
   durationMs: number;
+  /** stdout of the step's last command, for phases that read a result (e.g. a restored revision). */
+  output?: string;
 }
 
 export interface Reporter {
@@ -54,18 +56,23 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Runs one action; resolves to undefined on success, else the reason and last outcome. */
-async function runAction(action: Action, hosts: Hosts): Promise<{ reason: string; outcome?: ExecOutcome } | undefined> {
+interface ActionResult {
+  /** Set when the action did not do what it should. */
+  reason?: string;
+  outcome?: ExecOutcome;
+}
+
+async function runAction(action: Action, hosts: Hosts): Promise<ActionResult> {
   switch (action.kind) {
     case "upload":
       await hosts.transport(action.node).upload(action.path, action.content, action.mode);
-      return undefined;
+      return {};
     case "exec": {
       const outcome = await hosts
         .transport(action.node)
         .exec(action.command, { timeoutMs: action.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS });
       const reason = (action.expect ?? exitZero).check([outcome]);
-      return reason === undefined ? undefined : { reason, outcome };
+      return reason === undefined ? { outcome } : { reason, outcome };
     }
     case "poll": {
       const deadline = Date.now() + action.timeoutMs;
@@ -76,7 +83,7 @@ async function runAction(action: Action, hosts: Hosts): Promise<{ reason: string
           ),
         );
         const reason = action.until.check(outcomes);
-        if (reason === undefined) return undefined;
+        if (reason === undefined) return { outcome: outcomes[0] };
         const hopeless = action.abort?.check(outcomes);
         if (hopeless !== undefined) return { reason: hopeless, outcome: outcomes[0] };
         if (Date.now() + action.intervalMs > deadline) {
@@ -108,6 +115,7 @@ export async function runSteps(steps: readonly Step[], hosts: Hosts, reporter: R
   for (const step of steps) {
     reporter.stepStarted(step);
     const started = performance.now();
+    let output: string | undefined;
     const record = (status: StepRecord["status"]): StepRecord => ({
       id: step.id,
       title: step.title,
@@ -115,14 +123,17 @@ export async function runSteps(steps: readonly Step[], hosts: Hosts, reporter: R
       kind: step.kind,
       status,
       durationMs: Math.round(performance.now() - started),
+      ...(output === undefined ? {} : { output }),
     });
     for (const action of step.actions) {
-      let failure: { reason: string; outcome?: ExecOutcome } | undefined;
+      let result: ActionResult;
       try {
-        failure = await runAction(action, hosts);
+        result = await runAction(action, hosts);
       } catch (err) {
-        failure = { reason: (err as Error).message };
+        result = { reason: (err as Error).message };
       }
+      if (result.outcome) output = result.outcome.stdout;
+      const failure = result.reason === undefined ? undefined : { reason: result.reason, outcome: result.outcome };
       if (failure) {
         const failed = record("failed");
         reporter.stepFinished(failed);

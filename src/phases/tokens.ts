@@ -1,8 +1,11 @@
 import { randomBytes } from "node:crypto";
 
-/** A cluster token unique to this generation: cluster name plus random hex. */
-export function newClusterToken(cluster: string): string {
-  return `${cluster}-${randomBytes(6).toString("hex")}`;
+/**
+ * A cluster token unique to this generation: `<cluster>-<unix seconds>-<random hex>`. The seconds order
+ * generations, so a start script can tell a newer generation on its peer from an older one.
+ */
+export function newClusterToken(cluster: string, now = new Date()): string {
+  return `${cluster}-${Math.floor(now.getTime() / 1000)}-${randomBytes(4).toString("hex")}`;
 }
 
 export function newCanaryValue(): string {

@@ -19,6 +19,14 @@ export interface NodeObservation {
   generation?: string;
   /** The cluster token in the node's current env file. */
   envToken?: string;
+  /** ETCD_INITIAL_CLUSTER_STATE in the env file: "new" for a generation's main, "existing" for a learner. */
+  envState?: string;
+  /** Why the pair failed over away from this node (state/fenced), when it did. */
+  fenced?: string;
+  /** The token of a failover to this node that began and has not finished. */
+  failoverToken?: string;
+  /** A restored data dir from a failover is waiting to be swapped in. */
+  restoring: boolean;
   /** sha256 of each managed file that exists, by path. */
   fileHashes: Record<string, string>;
   /** TCP ports something listens on, on any address of the host. */
@@ -38,6 +46,7 @@ export function unreachable(node: string, error: string): NodeObservation {
     binaries: { etcd: false, etcdctl: false, etcdutl: false },
     running: false,
     dataDir: "absent",
+    restoring: false,
     fileHashes: {},
     listeningPorts: [],
   };

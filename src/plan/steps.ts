@@ -183,11 +183,11 @@ export function memberAddStep(main: NodeSpec, learner: NodeSpec, prefix: string)
   };
 }
 
-/** Moves `from` into the archive as `name`; never overwrites an archive, never deletes. */
+/** Moves `from` into the archive as `name` (or `name.2`, `name.3`, … when taken): never overwrites, never deletes. */
 export function archiveCommand(from: string, archiveDir: string, name: string): string {
-  const to = `${archiveDir}/${name}`;
+  const to = shQuote(`${archiveDir}/${name}`);
   return (
-    `mkdir -p ${shQuote(archiveDir)} && if [ -e ${shQuote(to)} ]; then echo ${shQuote(`${to} exists already`)} >&2; exit 1; fi` +
-    ` && mv ${shQuote(from)} ${shQuote(to)}`
+    `mkdir -p ${shQuote(archiveDir)} && to=${to} && n=1 && ` +
+    `while [ -e "$to" ]; do n=$((n+1)); to=${to}.$n; done && mv ${shQuote(from)} "$to"`
   );
 }

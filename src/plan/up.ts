@@ -85,6 +85,12 @@ export function preflight(pair: PairSpec, observations: readonly NodeObservation
         }
       }
     }
+    if (o.fenced) {
+      block(
+        `the pair failed over away from ${node.name} (${o.fenced})`,
+        `bring it back as the new learner with 'etcd-pair rejoin ${node.name}'`,
+      );
+    }
     if (o.generation && o.dataDir !== "member") {
       block(
         `${node.name} was a member of cluster generation ${o.generation} but ${nodeLayout(node).dataDir} holds no member data`,
@@ -161,11 +167,11 @@ export function planUp(inputs: UpInputs): UpPlan {
       fix: "a switchover was interrupted: run 'etcd-pair status' and finish it",
     });
   }
-  if (mainIsLeader && !backupMember && backupObs.dataDir === "member") {
+  if (mainIsLeader && !backupMember && backupObs.dataDir === "member" && !backupObs.fenced) {
     blockers.push({
       node: backup.name,
       problem: `${backup.name} holds member data of a cluster it is no longer a member of`,
-      fix: `archive it and join again as a learner: 'etcd-pair down --purge' on a pair you can rebuild, or 'etcd-pair rejoin ${backup.name}'`,
+      fix: `archive it and join again as a learner with 'etcd-pair rejoin ${backup.name}'`,
     });
   }
   if (mainObs.dataDir !== "member" && backupObs.dataDir === "member" && !mainObs.running) {

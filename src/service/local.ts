@@ -12,16 +12,19 @@ export function localSupervisor(layout: NodeLayout): ServiceManager {
   const pidFile = shQuote(layout.pidFile);
   // A zombie (its parent has not reaped it yet) has an empty cmdline: it counts as dead, as it should.
   const alive = `{ pid=$(cat ${pidFile} 2>/dev/null) && [ -n "$pid" ] && grep -q etcd "/proc/$pid/cmdline" 2>/dev/null; }`;
+  const stop =
+    `if ${alive}; then kill -TERM "$pid"; i=0; ` +
+    `while ${alive} && [ $i -lt ${STOP_TIMEOUT_TENTHS} ]; do sleep 0.1; i=$((i+1)); done; ` +
+    `if ${alive}; then echo "etcd (pid $pid) did not exit within ${STOP_TIMEOUT_TENTHS / 10}s of SIGTERM" >&2; exit 1; fi; fi; ` +
+    `rm -f ${pidFile}`;
   return {
     description: `local supervisor (pidfile ${layout.pidFile}, log ${layout.logFile})`,
     start: () =>
       `if ${alive}; then exit 0; fi; cd ${shQuote(layout.root)} && ` +
       `setsid ${shQuote(layout.startScript)} >>${shQuote(layout.logFile)} 2>&1 </dev/null & echo $! >${pidFile}`,
-    stop: () =>
-      `if ${alive}; then kill -TERM "$pid"; i=0; ` +
-      `while ${alive} && [ $i -lt ${STOP_TIMEOUT_TENTHS} ]; do sleep 0.1; i=$((i+1)); done; ` +
-      `if ${alive}; then echo "etcd (pid $pid) did not exit within ${STOP_TIMEOUT_TENTHS / 10}s of SIGTERM" >&2; exit 1; fi; fi; ` +
-      `rm -f ${pidFile}`,
+    stop: () => stop,
+    // Nothing starts a local node at boot: stopping it is all; the fenced marker keeps it down.
+    fence: () => stop,
     isRunning: () => alive,
     logTail: (lines) => `tail -n ${lines} ${shQuote(layout.logFile)}`,
   };

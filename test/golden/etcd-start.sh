@@ -12,12 +12,19 @@ fi
 if [ -d "$ETCD_DATA_DIR/member" ]; then
   # Already a member: etcd ignores the bootstrap settings; drop them so nothing can bootstrap again.
   unset ETCD_INITIAL_CLUSTER ETCD_INITIAL_CLUSTER_STATE ETCD_INITIAL_CLUSTER_TOKEN
-  # If the peer answers and serves another cluster generation, this node's data is stale (failed over).
+  # If the peer answers and serves a newer cluster generation, this node's data is stale (failed over).
+  # Tokens are <cluster>-<unix seconds>-<hex>: the seconds order generations. A peer that does not
+  # answer proves nothing: the node starts, as it must when its peer is down.
+  # Skipped on the node a failover is promoting: its peer is the dead old main, and asking would only wait.
   own=$(cat /srv/etcd-pair/alpha/state/generation 2>/dev/null || true)
-  theirs=$(ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=http://127.0.0.1:23792 --dial-timeout=2s \
-    --command-timeout=3s get /etcd-pair/generation --consistency=s --print-value-only 2>/dev/null || true)
-  if [ -n "$own" ] && [ -n "$theirs" ] && [ "$own" != "$theirs" ]; then
-    echo "etcd-pair: refusing to start alpha: its peer beta serves cluster generation $theirs, this node holds $own." "Run: etcd-pair rejoin alpha" >&2
+  theirs=
+  if [ ! -e /srv/etcd-pair/alpha/state/failover-token ]; then
+    theirs=$(ETCDCTL_API=3 /usr/bin/etcdctl --endpoints=http://127.0.0.1:23792 --dial-timeout=500ms \
+      --command-timeout=1s get /etcd-pair/generation --consistency=s --print-value-only 2>/dev/null || true)
+  fi
+  epoch() { echo "$1" | sed -n 's/^.*-\([0-9][0-9]*\)-[0-9a-f][0-9a-f]*$/\1/p'; }
+  if [ -n "$own" ] && [ -n "$theirs" ] && [ "$(epoch "$theirs")" -gt "$(epoch "$own")" ] 2>/dev/null; then
+    echo "etcd-pair: refusing to start alpha: its peer beta serves a newer cluster generation ($theirs) than this node's ($own)." "Run: etcd-pair rejoin alpha" >&2
     exit 78
   fi
 elif [ -s /srv/etcd-pair/alpha/state/generation ]; then

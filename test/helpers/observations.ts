@@ -15,6 +15,7 @@ export function freshHost(node: string, overrides: Partial<NodeObservation> = {}
     version: parseVersion("3.5.16"),
     running: false,
     dataDir: "absent",
+    restoring: false,
     fileHashes: {},
     listeningPorts: [],
     ...overrides,
@@ -51,6 +52,7 @@ export function runningMain(node: string, members: Member[], token = "demo-00000
     dataDir: "member",
     generation: token,
     envToken: token,
+    envState: "new",
     status: status(MAIN_ID, MAIN_ID),
     members: { clusterId: CLUSTER_ID, members },
   });
@@ -62,6 +64,7 @@ export function runningLearner(node: string, token = "demo-000000000001", applie
     dataDir: "member",
     generation: token,
     envToken: token,
+    envState: "existing",
     status: status(LEARNER_ID, MAIN_ID, { isLearner: true, appliedIndex, raftIndex: appliedIndex }),
   });
 }

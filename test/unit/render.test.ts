@@ -99,20 +99,28 @@ describe("start script, run by sh", () => {
     expect(result.stderr).toContain("etcd-pair rejoin alpha");
   });
 
-  it("starts a member whose peer serves the same generation", () => {
-    const { layout, run } = fixture("demo-1");
+  const OLD = "demo-1764000000-0a0a0a0a";
+  const NEW = "demo-1764000900-0b0b0b0b";
+
+  it.each([
+    ["the same generation", OLD],
+    ["an older generation (it is the stale one)", "demo-1763000000-0c0c0c0c"],
+  ])("starts a member whose peer serves %s", (_name, peerGeneration) => {
+    const { layout, run } = fixture(peerGeneration);
     mkdirSync(path.join(layout.dataDir, "member"), { recursive: true });
-    writeFileSync(layout.generationFile, "demo-1\n");
+    writeFileSync(layout.generationFile, `${OLD}\n`);
     expect(run().stdout).toContain("started name=alpha");
   });
 
-  it("refuses a member whose peer serves another generation (the pair failed over away from it)", () => {
-    const { layout, run } = fixture("demo-2");
+  it("refuses a member whose peer serves a newer generation (the pair failed over away from it)", () => {
+    const { layout, run } = fixture(NEW);
     mkdirSync(path.join(layout.dataDir, "member"), { recursive: true });
-    writeFileSync(layout.generationFile, "demo-1\n");
+    writeFileSync(layout.generationFile, `${OLD}\n`);
     const result = run();
     expect(result.status).toBe(GUARD_EXIT_STATUS);
-    expect(result.stderr).toContain("its peer beta serves cluster generation demo-2, this node holds demo-1");
+    expect(result.stderr).toContain(
+      `its peer beta serves a newer cluster generation (${NEW}) than this node's (${OLD})`,
+    );
   });
 
   it("refuses a node marked fenced, whatever its data", () => {

@@ -1,0 +1,73 @@
+import type { NodeSpec } from "../config/resolve.js";
+import { shJoin } from "../render/shell.js";
+import { clientUrl, peerUrl } from "./urls.js";
+import { compareVersions, hasEtcdutl, type EtcdVersion } from "./version.js";
+import { field, parseLossless, toNumber } from "./json.js";
+
+/** Far past any revision the old cluster handed out, as etcd's disaster-recovery guide does. */
+export const BUMP_REVISION = 1_000_000_000;
+
+/** The offline snapshot tool: etcdutl from 3.5 (etcdctl's copy is deprecated there), etcdctl on 3.4. */
+function snapshotTool(node: NodeSpec, version: EtcdVersion): string[] {
+  return hasEtcdutl(version) ? [`${node.binDir}/etcdutl`] : [`${node.binDir}/etcdctl`];
+}
+
+function prefix(version: EtcdVersion): string {
+  return hasEtcdutl(version) ? "" : "ETCDCTL_API=3 ";
+}
+
+/** --bump-revision/--mark-compacted arrived in 3.4.27 and 3.5.10: watchers then resync instead of missing events. */
+export function supportsBumpRevision(version: EtcdVersion): boolean {
+  if (version.minor === 4) return compareVersions(version, { major: 3, minor: 4, patch: 27 }) >= 0;
+  return compareVersions(version, { major: 3, minor: 5, patch: 10 }) >= 0;
+}
+
+export function snapshotStatusCommand(node: NodeSpec, version: EtcdVersion, db: string): string {
+  return prefix(version) + shJoin([...snapshotTool(node, version), "snapshot", "status", db, "-w", "json"]);
+}
+
+export interface SnapshotStatus {
+  hash: number;
+  revision: number;
+  totalKeys: number;
+  totalSizeBytes: number;
+}
+
+export function parseSnapshotStatus(text: string): SnapshotStatus {
+  const line = text.split("\n").find((l) => l.startsWith('{"hash"'));
+  if (!line) throw new Error(`unexpected snapshot status output: ${text.slice(0, 200)}`);
+  const parsed = parseLossless(line);
+  return {
+    hash: toNumber(field(parsed, "hash")),
+    revision: toNumber(field(parsed, "revision")),
+    totalKeys: toNumber(field(parsed, "totalKey")),
+    totalSizeBytes: toNumber(field(parsed, "totalSize")),
+  };
+}
+
+/** Restores `db` as a new one-member cluster of `node` with a new token: the only failover that works. */
+export function restoreCommand(
+  node: NodeSpec,
+  version: EtcdVersion,
+  options: { db: string; dataDir: string; token: string; rawDb: boolean },
+): string {
+  const argv = [
+    ...snapshotTool(node, version),
+    "snapshot",
+    "restore",
+    options.db,
+    // A data dir's db has no snapshot hash appended; a file from `snapshot save` has one, and it is checked.
+    ...(options.rawDb ? ["--skip-hash-check"] : []),
+    `--name=${node.name}`,
+    `--initial-cluster=${node.name}=${peerUrl(node)}`,
+    `--initial-advertise-peer-urls=${peerUrl(node)}`,
+    `--initial-cluster-token=${options.token}`,
+    `--data-dir=${options.dataDir}`,
+  ];
+  if (supportsBumpRevision(version)) argv.push(`--bump-revision=${BUMP_REVISION}`, "--mark-compacted");
+  return prefix(version) + shJoin(argv);
+}
+
+export function snapshotSaveCommand(node: NodeSpec, file: string): string {
+  return `ETCDCTL_API=3 ${shJoin([`${node.binDir}/etcdctl`, `--endpoints=${clientUrl(node)}`, "snapshot", "save", file])}`;
+}

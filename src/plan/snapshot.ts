@@ -1,0 +1,92 @@
+import type { NodeSpec, PairSpec } from "../config/resolve.js";
+import { restoreCommand, snapshotSaveCommand, snapshotStatusCommand } from "../etcd/snapshot.js";
+import type { EtcdVersion } from "../etcd/version.js";
+import { shQuote } from "../render/shell.js";
+import type { ServiceManager } from "../service/types.js";
+import { swapStep } from "./failover.js";
+import { nodeLayout } from "./layout.js";
+import type { NodeObservation } from "./observed.js";
+import { archiveNodeStateStep } from "./rejoin.js";
+import type { Step } from "./step.js";
+import { fileSteps, stopStep } from "./steps.js";
+
+export function defaultSnapshotFile(main: NodeSpec, cluster: string, stamp: string): string {
+  return `${nodeLayout(main).archiveDir}/snapshot-${cluster}-${stamp}.db`;
+}
+
+/** Saves a snapshot on the main's host (never over an existing file) and verifies it with snapshot status. */
+export function planSnapshotSave(main: NodeSpec, version: EtcdVersion, file: string): Step[] {
+  const q = shQuote;
+  const dir = file.slice(0, file.lastIndexOf("/")) || "/";
+  return [
+    {
+      id: "snapshot.save",
+      title: `save a snapshot of ${main.name} to ${file}`,
+      node: main.name,
+      kind: "change",
+      actions: [
+        {
+          kind: "exec",
+          node: main.name,
+          command: `if [ -e ${q(file)} ]; then echo ${q(`${file} exists already`)} >&2; exit 1; fi && mkdir -p ${q(dir)} && ${snapshotSaveCommand(main, file)}`,
+          timeoutMs: 600_000,
+        },
+      ],
+    },
+    {
+      id: "snapshot.verify",
+      title: `verify ${file} with snapshot status`,
+      node: main.name,
+      kind: "verify",
+      actions: [{ kind: "exec", node: main.name, command: snapshotStatusCommand(main, version, file) }],
+    },
+  ];
+}
+
+export interface SnapshotRestoreInputs {
+  pair: PairSpec;
+  observations: readonly NodeObservation[];
+  /** The node that becomes main of the restored pair: the first in the config. */
+  main: NodeSpec;
+  version: EtcdVersion;
+  file: string;
+  token: string;
+  stamp: string;
+  service: (node: NodeSpec) => ServiceManager;
+}
+
+/**
+ * A new pair from a snapshot: stop both, archive both data dirs, restore the file as the main's new data
+ * dir with a new token; `up` then starts the main and joins the other node as its learner.
+ */
+export function planSnapshotRestore(inputs: SnapshotRestoreInputs): Step[] {
+  const { pair, main, file, token, stamp } = inputs;
+  const layout = nodeLayout(main);
+  const steps: Step[] = [];
+  for (const node of [pair.nodes[1], pair.nodes[0]]) {
+    if (inputs.observations.find((o) => o.node === node.name)?.running) {
+      steps.push(stopStep(node, `restore.${node.name}`, inputs.service(node)));
+    }
+    steps.push(archiveNodeStateStep(node, `restore.${node.name}`, stamp));
+  }
+  const q = shQuote;
+  const restore = restoreCommand(main, inputs.version, { db: file, dataDir: layout.restoreDir, token, rawDb: false });
+  steps.push({
+    id: "restore.snapshot",
+    title: `restore ${file} as ${main.name}'s data (new cluster generation ${token})`,
+    node: main.name,
+    kind: "change",
+    actions: [
+      {
+        kind: "exec",
+        node: main.name,
+        command: `${snapshotStatusCommand(main, inputs.version, file)} && mkdir -p ${q(layout.root)} && rm -rf ${q(layout.restoreDir)} && ${restore}`,
+        timeoutMs: 600_000,
+      },
+    ],
+    hint: "both data dirs are in their archive dirs: nothing was deleted",
+  });
+  steps.push(swapStep(main, stamp, token));
+  steps.push(...fileSteps(pair, main, "restore.main", { as: "main", token }, { fileHashes: {} }));
+  return steps;
+}

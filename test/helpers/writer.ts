@@ -1,0 +1,89 @@
+/** One write the pair acknowledged: its key, value and the revision etcd gave it. */
+export interface AckedWrite {
+  key: string;
+  value: string;
+  revision: number;
+  ackedAt: number;
+}
+
+const b64 = (text: string) => Buffer.from(text).toString("base64");
+
+/**
+ * A client that writes distinct keys one after another over etcd's HTTP gateway and records every
+ * acknowledged write. On an error it moves to the next endpoint (as a client with two endpoints would)
+ * and goes on with a new key; an unacknowledged key is never retried, so the history is exact.
+ */
+export class Writer {
+  readonly acked: AckedWrite[] = [];
+  failures = 0;
+  private running = true;
+  private readonly done: Promise<void>;
+  private endpoint = 0;
+
+  constructor(
+    private readonly endpoints: string[],
+    private readonly prefix: string,
+    private readonly intervalMs = 2,
+  ) {
+    this.done = this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    for (let seq = 0; this.running; seq++) {
+      const key = `${this.prefix}${String(seq).padStart(8, "0")}`;
+      const value = `v${seq}`;
+      const url = this.endpoints[this.endpoint % this.endpoints.length];
+      try {
+        const response = await fetch(`${url}/v3/kv/put`, {
+          method: "POST",
+          body: JSON.stringify({ key: b64(key), value: b64(value) }),
+          signal: AbortSignal.timeout(2000),
+        });
+        const body = (await response.json()) as { header?: { revision?: string }; error?: string };
+        if (!response.ok || !body.header?.revision) throw new Error(body.error ?? `HTTP ${response.status}`);
+        this.acked.push({ key, value, revision: Number(body.header.revision), ackedAt: performance.now() });
+      } catch {
+        this.failures++;
+        this.endpoint++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      if (this.intervalMs > 0) await new Promise((resolve) => setTimeout(resolve, this.intervalMs));
+    }
+  }
+
+  /** Waits until at least `count` writes were acknowledged. */
+  async waitFor(count: number, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.acked.length < count) {
+      if (Date.now() > deadline) throw new Error(`only ${this.acked.length} of ${count} writes acknowledged`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  async stop(): Promise<AckedWrite[]> {
+    this.running = false;
+    await this.done;
+    return this.acked;
+  }
+
+  /** The longest time between two consecutive acknowledged writes. */
+  longestGapMs(): number {
+    let gap = 0;
+    for (let i = 1; i < this.acked.length; i++) {
+      gap = Math.max(gap, (this.acked[i]?.ackedAt ?? 0) - (this.acked[i - 1]?.ackedAt ?? 0));
+    }
+    return Math.round(gap);
+  }
+}
+
+/** Every key under `prefix` with its value, read from one endpoint (serializable, so a learner answers too). */
+export async function readAll(endpoint: string, prefix: string): Promise<Map<string, string>> {
+  const rangeEnd = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+  const response = await fetch(`${endpoint}/v3/kv/range`, {
+    method: "POST",
+    body: JSON.stringify({ key: b64(prefix), range_end: b64(rangeEnd), serializable: true }),
+  });
+  const body = (await response.json()) as { kvs?: { key: string; value: string }[] };
+  const decode = (text: string) => Buffer.from(text, "base64").toString();
+  return new Map((body.kvs ?? []).map((kv) => [decode(kv.key), decode(kv.value)]));
+}

@@ -1,0 +1,187 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readdir, rename } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
+import { TestPair } from "../helpers/pair.js";
+import { readAll, Writer, type AckedWrite } from "../helpers/writer.js";
+
+interface StatusJson {
+  healthy: boolean;
+  leader: string | null;
+  nodes: { name: string; role: string }[];
+}
+
+describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $series", (build) => {
+  let pair: TestPair;
+  const url = (node: "alpha" | "beta") => `http://127.0.0.1:${pair.ports[node][0]}`;
+  const roles = async () => {
+    const result = await pair.run(["status", "--json"]);
+    const state = JSON.parse(result.stdout) as StatusJson;
+    return {
+      code: result.code,
+      healthy: state.healthy,
+      roles: Object.fromEntries(state.nodes.map((n) => [n.name, n.role])),
+    };
+  };
+  const expectAllPresent = async (node: "alpha" | "beta", prefix: string, writes: readonly AckedWrite[]) => {
+    const data = await readAll(url(node), prefix);
+    const missing = writes.filter((w) => data.get(w.key) !== w.value);
+    expect(missing.map((w) => `${w.key}@${w.revision}`)).toEqual([]);
+  };
+
+  beforeAll(async () => {
+    requireBuild(build);
+    pair = await TestPair.create(build.binDir);
+    expect((await pair.run(["up"])).code).toBe(0);
+  });
+  afterAll(async () => {
+    await pair?.cleanup();
+  });
+
+  it.each([
+    ["beta", "alpha", "/switch-1/"],
+    ["alpha", "beta", "/switch-2/"],
+  ] as const)("switchover to %s under continuous writes loses no acknowledged write", async (to, from, prefix) => {
+    const writer = new Writer([url(from), url(to)], prefix);
+    await writer.waitFor(100);
+    const result = await pair.run(["switchover", "--yes", "--to", to, "--json"]);
+    expect(result.stderr).toContain(`promote ${to} to a voter`);
+    expect(result.code).toBe(0);
+    const before = writer.acked.length;
+    await writer.waitFor(before + 50);
+    const acked = await writer.stop();
+    await expectAllPresent(to, prefix, acked);
+    expect(await roles()).toEqual({ code: 0, healthy: true, roles: { [to]: "leader", [from]: "learner" } });
+    const report = JSON.parse(result.stdout) as { twoVoterWindowMs: number; leaderChangeToFirstWriteMs: number };
+    expect(report.twoVoterWindowMs).toBeGreaterThan(0);
+    console.log(
+      `etcd ${build.series} switchover to ${to}: ${acked.length} writes acknowledged, 0 lost, longest gap ` +
+        `${writer.longestGapMs()} ms, two voters for ${report.twoVoterWindowMs} ms`,
+    );
+  });
+
+  it("a second switchover to the same node has nothing to do", async () => {
+    const result = await pair.run(["switchover", "--yes", "--to", "alpha", "--json"]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ changed: false, steps: [] });
+  });
+
+  it("failover refuses while the main leads", async () => {
+    const result = await pair.run(["failover", "--yes"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("alpha is running and leads its cluster: this is not a crash");
+    expect(result.stderr).toContain("etcd-pair switchover");
+  });
+
+  let lostWrites: AckedWrite[] = [];
+  let keptWrites: AckedWrite[] = [];
+
+  it("failover after kill -9 of the main under writes keeps every write the learner had, and reports the loss it measured", async () => {
+    const writer = new Writer([url("alpha")], "/crash/", 0);
+    await writer.waitFor(300);
+    await pair.kill("alpha", "SIGKILL");
+    const acked = await writer.stop();
+    const result = await pair.run(["failover", "--yes", "--json"]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      newMain: string;
+      fence: string;
+      restoredRevision: number;
+      oldMainRevision: number;
+      lostRevisions: number;
+      learnerBefore: { revision: number } | null;
+      writableAfterMs: number;
+      rejoinCommand: string;
+    };
+    expect(report).toMatchObject({
+      newMain: "beta",
+      fence: "stopped-on-host",
+      rejoinCommand: "etcd-pair rejoin alpha",
+    });
+    expect(report.restoredRevision).toBeGreaterThanOrEqual(report.learnerBefore?.revision ?? 0);
+    keptWrites = acked.filter((w) => w.revision <= report.restoredRevision);
+    lostWrites = acked.filter((w) => w.revision > report.restoredRevision);
+    await expectAllPresent("beta", "/crash/", keptWrites);
+    const data = await readAll(url("beta"), "/crash/");
+    expect(lostWrites.filter((w) => data.has(w.key))).toEqual([]);
+    // The old main may also have committed the one write in flight when it died, unacknowledged.
+    expect(report.lostRevisions).toBeGreaterThanOrEqual(lostWrites.length);
+    expect(report.lostRevisions).toBeLessThanOrEqual(lostWrites.length + 1);
+    console.log(
+      `etcd ${build.series} failover: ${acked.length} writes acknowledged, ${keptWrites.length} kept, ` +
+        `${lostWrites.length} lost (reported ${report.lostRevisions}), writable after ${report.writableAfterMs} ms`,
+    );
+    const state = await roles();
+    expect(state.roles).toEqual({ alpha: "down", beta: "leader" });
+  });
+
+  it("a restart of the new main does not bootstrap again: same data, still the leader", async () => {
+    await pair.kill("beta", "SIGTERM");
+    expect((await pair.run(["up"])).code).toBe(2); // preflight: alpha is fenced, up says to rejoin it
+    const start = spawnSync("/bin/sh", [
+      "-c",
+      `setsid ${pair.nodeDir("beta")}/etcd-start.sh >>${pair.nodeDir("beta")}/etcd.log 2>&1 </dev/null & echo $! >${pair.nodeDir("beta")}/etcd.pid`,
+    ]);
+    expect(start.status).toBe(0);
+    for (let i = 0; i < 100 && (await roles()).roles.beta !== "leader"; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect((await roles()).roles.beta).toBe("leader");
+    await expectAllPresent("beta", "/crash/", keptWrites);
+  });
+
+  it("boot guard: the old main refuses to start, fenced or not, and acknowledges no write", async () => {
+    const alphaDir = pair.nodeDir("alpha");
+    const runStart = () =>
+      spawnSync("/bin/sh", [path.join(alphaDir, "etcd-start.sh")], { encoding: "utf8", timeout: 15_000 });
+    const fenced = runStart();
+    expect(fenced.status).toBe(78);
+    expect(fenced.stderr).toContain("refusing to start alpha: the pair failed over away from it");
+    // As if the fence marker could not be written (host unreachable during the failover).
+    await rename(path.join(alphaDir, "state", "fenced"), path.join(alphaDir, "fenced.test-aside"));
+    const unmarked = runStart();
+    await rename(path.join(alphaDir, "fenced.test-aside"), path.join(alphaDir, "state", "fenced"));
+    expect(unmarked.status).toBe(78);
+    expect(unmarked.stderr).toContain("its peer beta serves a newer cluster generation");
+    await expect(fetch(`${url("alpha")}/v3/kv/put`, { method: "POST", body: "{}" })).rejects.toThrow();
+  });
+
+  it("rejoin brings the old main back as the learner with every kept write", async () => {
+    const result = await pair.run(["rejoin", "alpha"]);
+    expect(result.code).toBe(0);
+    expect(await roles()).toEqual({ code: 0, healthy: true, roles: { alpha: "learner", beta: "leader" } });
+    await expectAllPresent("alpha", "/crash/", keptWrites);
+    const archived = await readdir(path.join(pair.nodeDir("alpha"), "archive"));
+    expect(archived.some((name) => name.startsWith("data-"))).toBe(true);
+    expect(archived.some((name) => name.startsWith("fenced-"))).toBe(true);
+    expect((await pair.run(["check"])).code).toBe(0);
+  });
+
+  it("a switchover back restores the original roles", async () => {
+    const result = await pair.run(["switchover", "--yes"]);
+    expect(result.code).toBe(0);
+    expect(await roles()).toEqual({ code: 0, healthy: true, roles: { alpha: "leader", beta: "learner" } });
+  });
+
+  it("snapshot save, then restore builds a new pair from it", async () => {
+    const before = new Writer([url("alpha")], "/snap/", 0);
+    await before.waitFor(50);
+    const inSnapshot = await before.stop();
+    const saved = await pair.run(["snapshot", "save", "--json"]);
+    expect(saved.code).toBe(0);
+    const snapshot = JSON.parse(saved.stdout) as { file: string; node: string; revision: number; totalKeys: number };
+    expect(snapshot.node).toBe("alpha");
+    expect(existsSync(snapshot.file)).toBe(true);
+    expect(snapshot.totalKeys).toBeGreaterThanOrEqual(50);
+    const after = new Writer([url("alpha")], "/snap-after/", 0);
+    await after.waitFor(10);
+    await after.stop();
+    expect((await pair.run(["snapshot", "restore", snapshot.file])).code).toBe(2);
+    const restored = await pair.run(["snapshot", "restore", snapshot.file, "--yes"]);
+    expect(restored.code).toBe(0);
+    expect(await roles()).toEqual({ code: 0, healthy: true, roles: { alpha: "leader", beta: "learner" } });
+    await expectAllPresent("beta", "/snap/", inSnapshot);
+    expect((await readAll(url("alpha"), "/snap-after/")).size).toBe(0);
+  });
+});
