@@ -322,7 +322,10 @@ Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
 
   program
     .command("demo")
-    .description("the pair on two loopback nodes in a temp dir: up, check, status, with a timeline; no SSH")
+    .description(
+      "the whole lifecycle on two loopback nodes in a temp dir, no SSH: up, check, kill -9 of the main,\n" +
+        "failover, rejoin, switchover back, check; with a timeline",
+    )
     .addOption(
       new Option(
         "--bin-dir <dir>",
@@ -340,10 +343,12 @@ Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
       if (options.json) {
         json(result);
       } else {
+        out(formatFailover(result.failover));
+        out(formatSwitchover(result.switchover));
         out(formatStatus(result.status));
         out(formatCheck(result.check));
       }
-      const timeline = result.timeline.map((t) => `  ${t.phase.padEnd(8)} ${formatMs(t.durationMs)}`).join("\n");
+      const timeline = result.timeline.map((t) => `  ${t.phase.padEnd(22)} ${formatMs(t.durationMs)}`).join("\n");
       process.stderr.write(`\ntimeline:\n${timeline}\n`);
       if (!result.cleanedUp) {
         process.stderr.write(

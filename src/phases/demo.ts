@@ -5,7 +5,14 @@ import path from "node:path";
 import { parseConfig } from "../config/parse.js";
 import { resolvePair } from "../config/resolve.js";
 import type { PairState } from "../plan/pairState.js";
+import type { NodeSpec } from "../config/resolve.js";
+import { nodeLayout } from "../plan/layout.js";
+import { shQuote } from "../render/shell.js";
 import { runCheck, type CheckResult } from "./check.js";
+import { StateError } from "./errors.js";
+import { runFailover, type FailoverReport } from "./failover.js";
+import { runRejoin } from "./rejoin.js";
+import { runSwitchover, type SwitchoverResult } from "./switchover.js";
 import { runDown } from "./down.js";
 import { Hosts } from "./hosts.js";
 import type { Reporter } from "./runner.js";
@@ -80,17 +87,31 @@ export interface DemoResult {
   dir: string;
   configFile: string;
   timeline: { phase: string; durationMs: number }[];
+  failover: FailoverReport;
+  switchover: SwitchoverResult;
   check: CheckResult;
   status: PairState;
   cleanedUp: boolean;
 }
 
+/** Ends the main's etcd the hard way, as a crash would: SIGKILL to the pid its supervisor recorded. */
+async function crash(hosts: Hosts, node: NodeSpec): Promise<void> {
+  const pidFile = nodeLayout(node).pidFile;
+  const outcome = await hosts.transport(node.name).exec(`kill -9 "$(cat ${shQuote(pidFile)})"`);
+  if (outcome.code !== 0) throw new Error(`could not kill etcd on ${node.name}: ${outcome.stderr.trim()}`);
+}
+
+/**
+ * The whole lifecycle on two loopback nodes: up, check, a crash of the main (kill -9), failover, rejoin of
+ * the old main as learner, switchover back to the original roles, check; with a timeline.
+ */
 export async function runDemo(binDir: string, cleanup: boolean, reporter: Reporter): Promise<DemoResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-demo-"));
   const configFile = path.join(dir, "etcd-pair.yaml");
   const text = demoConfig(binDir, await freePorts(4));
   await writeFile(configFile, text);
   const hosts = new Hosts(resolvePair(parseConfig(text, configFile), dir));
+  const [alpha, beta] = hosts.pair.nodes;
   const timeline: DemoResult["timeline"] = [];
   const timed = async <T>(phase: string, run: () => Promise<T>): Promise<T> => {
     reporter.info(`\n== ${phase}`);
@@ -99,13 +120,39 @@ export async function runDemo(binDir: string, cleanup: boolean, reporter: Report
     timeline.push({ phase, durationMs: Math.round(performance.now() - started) });
     return result;
   };
+  const mustPass = (check: CheckResult, when: string) => {
+    if (!check.healthy)
+      throw new StateError(
+        `check failed ${when}`,
+        check.checks
+          .filter((c) => !c.ok)
+          .map((c) => c.detail)
+          .join("; "),
+      );
+    return check;
+  };
   try {
     reporter.info(`demo: config ${configFile} (etcd from ${binDir})`);
     await timed("up", () => runUp(hosts, reporter));
-    const check = await timed("check", () => runCheck(hosts, reporter));
+    mustPass(await timed("check", () => runCheck(hosts, reporter)), "after up");
+    await timed(`kill -9 ${alpha.name}`, () => crash(hosts, alpha));
+    const failover = await timed("failover", () =>
+      runFailover(hosts, reporter, { confirm: async (summary) => reporter.info(summary) }),
+    );
+    reporter.info(`lost: ${failover.loss}`);
+    await timed(`rejoin ${alpha.name}`, () => runRejoin(hosts, reporter, alpha));
+    const switchover = await timed(`switchover to ${alpha.name}`, () =>
+      runSwitchover(hosts, reporter, {
+        target: alpha,
+        catchUpTimeoutMs: 30_000,
+        confirm: async (s) => reporter.info(s),
+      }),
+    );
+    const check = mustPass(await timed("check", () => runCheck(hosts, reporter)), "after the switchover");
     const status = await timed("status", () => runStatus(hosts));
     if (cleanup) await timed("down", () => runDown(hosts, reporter, false));
-    return { dir, configFile, timeline, check, status, cleanedUp: cleanup };
+    reporter.info(`\n${beta.name} took over after the crash; a switchover handed the main role back to ${alpha.name}.`);
+    return { dir, configFile, timeline, failover, switchover, check, status, cleanedUp: cleanup };
   } catch (err) {
     // A failed demo leaves nothing running: stop what it may have started, keep its files for reading.
     reporter.info(`demo failed; stopping its etcd processes (files kept in ${dir})`);

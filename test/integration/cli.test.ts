@@ -73,7 +73,7 @@ describe("CLI surface", () => {
     };
     expect(schema.$schema).toContain("json-schema.org");
     expect(schema.required).toEqual(["cluster", "nodes"]);
-    expect(Object.keys(schema.properties)).toEqual(["cluster", "etcd", "nodes"]);
+    expect(Object.keys(schema.properties)).toEqual(["cluster", "etcd", "failover", "nodes"]);
   });
 
   it("rejects a bad config with line:column, exit 2, and touches nothing", async () => {
