@@ -15,6 +15,12 @@ const COMMANDS = [
   "check",
   "plan",
   "down",
+  "failover",
+  "rejoin",
+  "switchover",
+  "snapshot",
+  "snapshot save",
+  "snapshot restore",
   "demo",
 ];
 
