@@ -26,6 +26,7 @@ import { EXIT, UsageError } from "./usage.js";
 
 interface GlobalOptions {
   config?: string;
+  acceptNewHostKeys?: boolean;
 }
 
 function out(text: string): void {
@@ -49,9 +50,9 @@ function nodeNamed(hosts: Hosts, name: string): NodeSpec {
 
 /** Opens the pair's hosts for one command and always closes them. */
 async function withHosts<T>(command: Command, run: (hosts: Hosts) => Promise<T>): Promise<T> {
-  const { config } = command.optsWithGlobals<GlobalOptions>();
+  const { config, acceptNewHostKeys } = command.optsWithGlobals<GlobalOptions>();
   const { pair } = await loadPair(config);
-  const hosts = new Hosts(pair);
+  const hosts = new Hosts(pair, { acceptNewHostKeys: acceptNewHostKeys ?? false });
   try {
     return await run(hosts);
   } finally {
@@ -79,6 +80,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description("Two Linux hosts: one etcd main and a permanent learner standby, with a failover you can trust.")
     .version("0.1.0")
     .option("-c, --config <file>", `config file (default: $${CONFIG_ENV}, then ./${DEFAULT_CONFIG})`)
+    .option("--accept-new-host-keys", "record SSH host keys not yet in known_hosts (changed keys are always refused)")
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .configureHelp({ showGlobalOptions: true })

@@ -161,7 +161,13 @@ export function semanticProblems(config: Config): SemanticProblem[] {
         message: `client and peer port are both ${clientPort}: they must differ`,
       });
     }
-    if (!LOOPBACK.test(node.address)) {
+    if (Boolean(node.local) === Boolean(node.ssh)) {
+      problems.push({
+        path: ["nodes", index],
+        message: "needs exactly one of local: { dir } (this machine) or ssh: { ... } (a real host)",
+      });
+    }
+    if (node.local && !LOOPBACK.test(node.address)) {
       problems.push({
         path: ["nodes", index, "address"],
         message: `a local node must use a loopback address (127.x.x.x or ::1), not ${node.address}`,
@@ -179,7 +185,7 @@ export function semanticProblems(config: Config): SemanticProblem[] {
       bound.set(socket, `nodes[${index}].${kind}`);
     }
   });
-  const dirs = config.nodes.map((node) => node.local.dir.replace(/\/+$/, ""));
+  const dirs = config.nodes.map((node) => node.local?.dir.replace(/\/+$/, ""));
   if (dirs[0] !== undefined && dirs[0] === dirs[1]) {
     problems.push({ path: ["nodes", 1, "local", "dir"], message: "both nodes use the same dir: each needs its own" });
   }

@@ -1,5 +1,6 @@
 import path from "node:path";
-import type { Config } from "./schema.js";
+import os from "node:os";
+import type { Config, NodeConfig } from "./schema.js";
 
 /** A node as the rest of the tool sees it: every default applied, every path absolute. */
 export interface NodeSpec {
@@ -8,7 +9,11 @@ export interface NodeSpec {
   clientPort: number;
   peerPort: number;
   binDir: string;
-  host: LocalHost;
+  host: LocalHost | SshHost;
+  /** Where the node's settings and start script live on its host. */
+  configDir: string;
+  /** Where its data dir, state markers and archive live on its host. */
+  stateDir: string;
 }
 
 export interface LocalHost {
@@ -17,12 +22,53 @@ export interface LocalHost {
   dir: string;
 }
 
+export interface SshHost {
+  kind: "ssh";
+  host: string;
+  port: number;
+  user: string;
+  /** Absolute path on the controller, when set. */
+  identityFile?: string;
+  /** Absolute path on the controller. */
+  knownHostsFile: string;
+  become: boolean;
+}
+
 export interface PairSpec {
   cluster: string;
   /** In config order: the first is the initial main. */
   nodes: readonly [NodeSpec, NodeSpec];
   /** Run on the controller by failover when the old main cannot be reached. */
   fenceCommand?: string;
+}
+
+function expandHome(file: string): string {
+  return file.startsWith("~/") ? path.join(os.homedir(), file.slice(2)) : file;
+}
+
+function hostOf(
+  node: NodeConfig,
+  cluster: string,
+  configDir: string,
+): Pick<NodeSpec, "host" | "configDir" | "stateDir"> {
+  if (node.ssh) {
+    const ssh = node.ssh;
+    return {
+      host: {
+        kind: "ssh",
+        host: ssh.host ?? node.address,
+        port: ssh.port,
+        user: ssh.user,
+        ...(ssh.identityFile ? { identityFile: path.resolve(configDir, expandHome(ssh.identityFile)) } : {}),
+        knownHostsFile: path.resolve(configDir, expandHome(ssh.knownHostsFile)),
+        become: ssh.become,
+      },
+      configDir: `/etc/etcd-pair/${cluster}`,
+      stateDir: `/var/lib/etcd-pair/${cluster}`,
+    };
+  }
+  const dir = path.resolve(configDir, node.local?.dir ?? node.name);
+  return { host: { kind: "local", dir }, configDir: dir, stateDir: dir };
 }
 
 /** Applies defaults and makes local dirs absolute, relative to the directory of the config file. */
@@ -36,7 +82,7 @@ export function resolvePair(config: Config, configDir: string): PairSpec {
       clientPort: node.clientPort ?? config.etcd.clientPort,
       peerPort: node.peerPort ?? config.etcd.peerPort,
       binDir: node.binDir ?? config.etcd.binDir,
-      host: { kind: "local", dir: path.resolve(configDir, node.local.dir) },
+      ...hostOf(node, config.cluster, configDir),
     };
   };
   const fenceCommand = config.failover?.fenceCommand;

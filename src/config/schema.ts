@@ -34,6 +34,26 @@ export const localHostSchema = z.strictObject({
   dir: pathString("a directory for this node's data, scripts and logs, relative to the config file"),
 });
 
+export const sshHostSchema = z.strictObject({
+  host: z
+    .string({ error: "must be a string: the address or name sshd listens on" })
+    .optional()
+    .describe("Where sshd listens; defaults to the node's address (SSH and etcd addresses may differ)"),
+  port: port.default(22).describe("sshd's port"),
+  user: z
+    .string({ error: "must be a string" })
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "must be a valid user name" })
+    .default("root")
+    .describe("SSH user; a non-root user needs become: true and passwordless sudo"),
+  identityFile: pathString("a private key file on the controller")
+    .optional()
+    .describe("Private key file (relative to the config file); default: the SSH agent"),
+  knownHostsFile: pathString("a known_hosts file on the controller")
+    .default("~/.ssh/known_hosts")
+    .describe("Host keys are checked strictly against this file; --accept-new-host-keys records unknown ones"),
+  become: z.boolean({ error: "must be true or false" }).default(false).describe("Run commands with sudo -n"),
+});
+
 export const nodeSchema = z.strictObject({
   name: z.string({ error: "must be a string" }).regex(LABEL, {
     error: "must be lowercase letters, digits and '-', 1-63 characters, not starting/ending with '-'",
@@ -44,7 +64,8 @@ export const nodeSchema = z.strictObject({
   binDir: absolutePath("where etcd, etcdctl (and etcdutl) are on this host")
     .optional()
     .describe("Overrides etcd.binDir for this node"),
-  local: localHostSchema.describe("A local host: etcd runs on this machine under dir, for demos and tests"),
+  local: localHostSchema.optional().describe("A local host: etcd runs on this machine under dir, for demos and tests"),
+  ssh: sshHostSchema.optional().describe("A real host reached over SSH, etcd run by systemd"),
 });
 
 export const configSchema = z

@@ -10,8 +10,8 @@ import { parseEtcdVersionOutput } from "./version.js";
 const MARK = "@@etcd-pair:";
 
 /** Files whose content the planner compares with what it would write. */
-export function managedFiles(layout: NodeLayout): string[] {
-  return [layout.envFile, layout.ctlEnvFile, layout.startScript];
+export function managedFiles(layout: NodeLayout, service: ServiceManager): string[] {
+  return [layout.envFile, layout.ctlEnvFile, layout.startScript, ...service.files().map((f) => f.path)];
 }
 
 /**
@@ -33,8 +33,9 @@ export function probeCommand(node: NodeSpec, layout: NodeLayout, service: Servic
     `${section("fenced")}; cat ${q(layout.fencedFile)} 2>/dev/null || true`,
     `${section("failovertoken")}; cat ${q(layout.failoverTokenFile)} 2>/dev/null || true`,
     `${section("restoring")}; [ -d ${q(`${layout.restoreDir}/member`)} ] && echo yes || true`,
-    `${section("hashes")}; sha256sum ${managedFiles(layout).map(q).join(" ")} 2>/dev/null || true`,
+    `${section("hashes")}; sha256sum ${managedFiles(layout, service).map(q).join(" ")} 2>/dev/null || true`,
     `${section("listening")}; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true`,
+    `${section("host")}; [ -d /run/systemd/system ] && echo systemd; id -u etcd >/dev/null 2>&1 && echo etcd-user; uname -m`,
     `if ${service.isRunning()}; then ${section("running")}; ` +
       `st=$(${etcdctl(node, endpointStatusArgs)} 2>&1) || true; ${section("status")}; echo "$st"; ` +
       `case "$st" in *'"isLearner":true'*) ;; *) ${section("members")}; ${etcdctl(node, memberListArgs)} 2>&1 || true;; esac; fi`,
@@ -81,6 +82,7 @@ function unquote(value: string): string {
 export function parseProbe(nodeName: string, output: string): NodeObservation {
   const s = sections(output);
   const binaries = new Set((s.get("binaries") ?? "").split("\n").filter(Boolean));
+  const hostFacts = (s.get("host") ?? "").split("\n").filter(Boolean);
   const fileHashes: Record<string, string> = {};
   for (const line of (s.get("hashes") ?? "").split("\n")) {
     const match = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(line);
@@ -101,6 +103,9 @@ export function parseProbe(nodeName: string, output: string): NodeObservation {
     restoring: s.get("restoring") === "yes",
     fileHashes,
     listeningPorts: parseListeningPorts(s.get("listening") ?? ""),
+    systemd: hostFacts.includes("systemd"),
+    etcdUser: hostFacts.includes("etcd-user"),
+    arch: hostFacts.at(-1) ?? "",
   };
   const status = s.get("status");
   if (status !== undefined) {

@@ -65,7 +65,7 @@ interface ActionResult {
 async function runAction(action: Action, hosts: Hosts): Promise<ActionResult> {
   switch (action.kind) {
     case "upload":
-      await hosts.transport(action.node).upload(action.path, action.content, action.mode);
+      await hosts.transport(action.node).upload(action.path, action.content, action.mode, action.owner);
       return {};
     case "exec": {
       const outcome = await hosts

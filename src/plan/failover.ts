@@ -216,7 +216,7 @@ export function planFailover(inputs: FailoverInputs): FailoverPlan {
     // Once the swap has recorded the new generation, the data dir is the restored one: never restore it again.
     if (b.generation !== token)
       steps.push(restoreStep(learner, b.version, token), swapStep(learner, inputs.stamp, token));
-    steps.push(...fileSteps(pair, learner, "newmain", { as: "main", token }, { fileHashes: {} }));
+    steps.push(...fileSteps(pair, learner, "newmain", { as: "main", token }, { fileHashes: {} }, learnerService));
     steps.push(
       startStep(learner, "newmain", learnerService),
       readyStep(learner, "newmain", learnerService, isLeader, 30_000),
@@ -259,7 +259,7 @@ function restoreStep(node: NodeSpec, version: EtcdVersion, token: string): Step 
   // Our own scratch dir is replaced; the data dir is only read. A restored dir waiting to be swapped in is kept.
   const command =
     `if [ -d ${q(`${layout.dataDir}/member`)} ]; then ` +
-    `echo "${REVISION_PREFIX}$(${snapshotStatusCommand(node, version, db)})" && rm -rf ${q(layout.restoreDir)} && ${restore}; ` +
+    `echo "${REVISION_PREFIX}$(${snapshotStatusCommand(node, version, db)})" && rm -rf ${q(layout.restoreDir)} && ${restore}${layout.dataOwner ? ` && chown -R ${layout.dataOwner} ${q(layout.restoreDir)}` : ""}; ` +
     `elif [ -d ${q(`${layout.restoreDir}/member`)} ]; then echo "restored data dir already there"; ` +
     `else echo ${q(`neither ${layout.dataDir} nor ${layout.restoreDir} holds member data`)} >&2; exit 1; fi`;
   return {

@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { NodeSpec } from "../config/resolve.js";
+import { shQuote } from "../render/shell.js";
 
 /** Where a node's files live on its host. */
 export interface NodeLayout {
@@ -22,17 +23,22 @@ export interface NodeLayout {
   archiveDir: string;
   logFile: string;
   pidFile: string;
+  /** Who owns the data dir on the host, where etcd runs as its own user (systemd hosts); local nodes: nobody. */
+  dataOwner?: string;
+  /** Owner of the env file, readable by etcd but not by everyone. */
+  envOwner?: string;
 }
 
 export function nodeLayout(node: NodeSpec): NodeLayout {
-  const root = node.host.dir;
+  const root = node.stateDir;
   const at = (...parts: string[]) => path.posix.join(root, ...parts);
+  const config = (file: string) => path.posix.join(node.configDir, file);
   return {
     root,
     dataDir: at("data"),
-    envFile: at("etcd.env"),
-    ctlEnvFile: at("etcdctl.env"),
-    startScript: at("etcd-start.sh"),
+    envFile: config("etcd.env"),
+    ctlEnvFile: config("etcdctl.env"),
+    startScript: config("etcd-start.sh"),
     stateDir: at("state"),
     generationFile: at("state", "generation"),
     fencedFile: at("state", "fenced"),
@@ -41,5 +47,14 @@ export function nodeLayout(node: NodeSpec): NodeLayout {
     archiveDir: at("archive"),
     logFile: at("etcd.log"),
     pidFile: at("etcd.pid"),
+    ...(node.host.kind === "ssh" ? { dataOwner: "etcd:etcd", envOwner: "root:etcd" } : {}),
   };
+}
+
+/** Creates the node's directories; where etcd runs as user etcd it owns its state root (and so its data dir). */
+export function prepareDirsCommand(layout: NodeLayout, configDir: string): string {
+  const q = shQuote;
+  const dirs = [...new Set([configDir, layout.root, layout.stateDir, layout.archiveDir])].map(q).join(" ");
+  const own = layout.dataOwner ? ` && chown ${layout.dataOwner} ${q(layout.root)}` : "";
+  return `mkdir -p ${dirs}${own} && chmod 700 ${q(layout.root)}`;
 }

@@ -31,6 +31,12 @@ export interface NodeObservation {
   fileHashes: Record<string, string>;
   /** TCP ports something listens on, on any address of the host. */
   listeningPorts: number[];
+  /** systemd runs as the host's init. */
+  systemd?: boolean;
+  /** The host has a user named etcd (systemd units run etcd as it). */
+  etcdUser?: boolean;
+  /** uname -m */
+  arch?: string;
   status?: EndpointStatus;
   statusError?: string;
   /** From this member, when it is not a learner (learners refuse member list). */

@@ -19,7 +19,7 @@ function printAction(action: Action): string {
       return `[${action.node}] $ ${action.command}${expect}`;
     }
     case "upload":
-      return `[${action.node}] write ${action.path} (mode ${mode(action.mode)}):\n${indent(action.content, "    | ")}`;
+      return `[${action.node}] write ${action.path} (mode ${mode(action.mode)}${action.owner ? `, owner ${action.owner}` : ""}):\n${indent(action.content, "    | ")}`;
     case "poll": {
       const every = `# repeat every ${action.intervalMs} ms, up to ${action.timeoutMs / 1000} s, until: ${action.until.describe}`;
       return [...action.probes.map((probe) => `[${probe.node}] $ ${probe.command}`), every].join("\n");

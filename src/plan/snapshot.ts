@@ -80,13 +80,13 @@ export function planSnapshotRestore(inputs: SnapshotRestoreInputs): Step[] {
       {
         kind: "exec",
         node: main.name,
-        command: `${snapshotStatusCommand(main, inputs.version, file)} && mkdir -p ${q(layout.root)} && rm -rf ${q(layout.restoreDir)} && ${restore}`,
+        command: `${snapshotStatusCommand(main, inputs.version, file)} && mkdir -p ${q(layout.root)} && rm -rf ${q(layout.restoreDir)} && ${restore}${layout.dataOwner ? ` && chown -R ${layout.dataOwner} ${q(layout.restoreDir)}` : ""}`,
         timeoutMs: 600_000,
       },
     ],
     hint: "both data dirs are in their archive dirs: nothing was deleted",
   });
   steps.push(swapStep(main, stamp, token));
-  steps.push(...fileSteps(pair, main, "restore.main", { as: "main", token }, { fileHashes: {} }));
+  steps.push(...fileSteps(pair, main, "restore.main", { as: "main", token }, { fileHashes: {} }, inputs.service(main)));
   return steps;
 }

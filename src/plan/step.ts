@@ -27,6 +27,8 @@ export interface UploadAction {
   path: string;
   content: string;
   mode: number;
+  /** user:group, set where etcd runs as its own user. */
+  owner?: string;
 }
 
 /** Runs each probe (in parallel) until `until` accepts all outcomes together, or time runs out. */

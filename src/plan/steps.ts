@@ -8,7 +8,7 @@ import { shQuote } from "../render/shell.js";
 import { renderStartScript } from "../render/startScript.js";
 import type { ServiceManager } from "../service/types.js";
 import { lastLine, processGone, whileRunning } from "./checks.js";
-import { nodeLayout } from "./layout.js";
+import { nodeLayout, prepareDirsCommand } from "./layout.js";
 import type { NodeObservation } from "./observed.js";
 import type { Action, Expectation, Step } from "./step.js";
 
@@ -30,6 +30,7 @@ export function fileSteps(
   prefix: string,
   role: NodeRole,
   observation: Pick<NodeObservation, "fileHashes">,
+  service: ServiceManager,
 ): Step[] {
   const layout = nodeLayout(node);
   const bootstrap =
@@ -37,19 +38,26 @@ export function fileSteps(
       ? { cluster: pair.cluster, members: [node], state: "new" as const, token: role.token }
       : { cluster: pair.cluster, members: [role.main, node], state: "existing" as const, token: role.token };
   const files = [
-    { path: layout.envFile, content: renderEtcdEnv(node, layout, bootstrap), mode: 0o600 },
+    {
+      path: layout.envFile,
+      content: renderEtcdEnv(node, layout, bootstrap),
+      mode: layout.envOwner ? 0o640 : 0o600,
+      ...(layout.envOwner ? { owner: layout.envOwner } : {}),
+    },
     { path: layout.ctlEnvFile, content: renderEtcdctlEnv(node, layout, pair.cluster), mode: 0o644 },
     {
       path: layout.startScript,
       content: renderStartScript(node, peerOf(pair, node), layout, pair.cluster),
       mode: 0o755,
     },
+    ...service.files(),
   ].filter((file) => observation.fileHashes[file.path] !== sha256(file.content));
   if (files.length === 0) return [];
-  const dirs = [layout.root, layout.stateDir, layout.archiveDir].map(shQuote).join(" ");
+  const after = service.afterFilesChanged();
   const actions: Action[] = [
-    { kind: "exec", node: node.name, command: `mkdir -p ${dirs} && chmod 700 ${shQuote(layout.root)}` },
+    { kind: "exec", node: node.name, command: prepareDirsCommand(layout, node.configDir) },
     ...files.map((file): Action => ({ kind: "upload", node: node.name, ...file })),
+    ...(after ? [{ kind: "exec" as const, node: node.name, command: after }] : []),
   ];
   return [
     {

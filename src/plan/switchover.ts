@@ -166,7 +166,7 @@ export function planSwitchover(inputs: SwitchoverInputs): SwitchoverPlan {
   }
   if (oldMember) steps.push(memberRemoveStep(target, oldMember, oldMain.name, "switch"));
   steps.push(mainSmokeStep(target, "newmain", token, inputs.canaryValue));
-  steps.push(...fileSteps(pair, target, "newmain", { as: "main", token }, targetObs));
+  steps.push(...fileSteps(pair, target, "newmain", { as: "main", token }, targetObs, inputs.service(target)));
   // The removed old main exits by itself; stopping makes sure, and its service must not bring it back.
   steps.push(stopStep(oldMain, "oldmain", inputs.service(oldMain)));
   steps.push(archiveNodeStateStep(oldMain, "oldmain", inputs.stamp));

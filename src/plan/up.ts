@@ -85,6 +85,15 @@ export function preflight(pair: PairSpec, observations: readonly NodeObservation
         }
       }
     }
+    if (node.host.kind === "ssh") {
+      if (!o.systemd) block("systemd is not the host's init", "etcd-pair runs etcd as a systemd service on SSH hosts");
+      if (!o.etcdUser) {
+        block(
+          "there is no user etcd",
+          "create it: useradd --system --home-dir /var/lib/etcd --shell /usr/sbin/nologin etcd",
+        );
+      }
+    }
     if (o.fenced) {
       block(
         `the pair failed over away from ${node.name} (${o.fenced})`,
@@ -128,7 +137,7 @@ export function joinSteps(
 ): Step[] {
   const steps: Step[] = [];
   if (!alreadyMember) steps.push(memberAddStep(main, learner, "backup"));
-  steps.push(...fileSteps(pair, learner, "backup", { as: "learner", main, token }, learnerObs));
+  steps.push(...fileSteps(pair, learner, "backup", { as: "learner", main, token }, learnerObs, service));
   if (!learnerObs.running) {
     steps.push(
       startStep(learner, "backup", service),
@@ -183,7 +192,7 @@ export function planUp(inputs: UpInputs): UpPlan {
   }
 
   const mainService = inputs.service(main);
-  const steps: Step[] = [...fileSteps(pair, main, "main", { as: "main", token }, mainObs)];
+  const steps: Step[] = [...fileSteps(pair, main, "main", { as: "main", token }, mainObs, mainService)];
   if (!mainObs.running) {
     steps.push(startStep(main, "main", mainService), readyStep(main, "main", mainService, isLeader, 30_000));
   }

@@ -27,5 +27,7 @@ export function localSupervisor(layout: NodeLayout): ServiceManager {
     fence: () => stop,
     isRunning: () => alive,
     logTail: (lines) => `tail -n ${lines} ${shQuote(layout.logFile)}`,
+    files: () => [],
+    afterFilesChanged: () => undefined,
   };
 }

@@ -15,4 +15,8 @@ export interface ServiceManager {
   isRunning(): string;
   /** Prints the last `lines` lines of etcd's log. */
   logTail(lines: number): string;
+  /** Files the service manager needs on the host (a systemd unit), written with the node's other files. */
+  files(): { path: string; content: string; mode: number }[];
+  /** Run after those files changed (systemctl daemon-reload and enable). */
+  afterFilesChanged(): string | undefined;
 }

@@ -11,8 +11,8 @@ export interface HostTransport {
   readonly label: string;
   /** Runs a POSIX sh command line. Never rejects for a non-zero exit: that is in the outcome. */
   exec(command: string, options?: ExecOptions): Promise<ExecOutcome>;
-  /** Writes a file atomically (temp file + rename) with the given mode. */
-  upload(path: string, content: string, mode: number): Promise<void>;
+  /** Writes a file atomically (temp file + rename) with the given mode (and owner, user:group). */
+  upload(path: string, content: string, mode: number, owner?: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -6,7 +6,16 @@ export function localNode(
   peerPort: number,
   dir = `/srv/etcd-pair/${name}`,
 ): NodeSpec {
-  return { name, address: "127.0.0.1", clientPort, peerPort, binDir: "/usr/bin", host: { kind: "local", dir } };
+  return {
+    name,
+    address: "127.0.0.1",
+    clientPort,
+    peerPort,
+    binDir: "/usr/bin",
+    host: { kind: "local", dir },
+    configDir: dir,
+    stateDir: dir,
+  };
 }
 
 /** The pair of the documented example config, with fixed paths for golden files. */

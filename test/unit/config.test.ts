@@ -144,7 +144,21 @@ describe("config", () => {
       edit("dir: .etcd-pair/beta", "dir: .etcd-pair/alpha/"),
       "nodes[1].local.dir: both nodes use the same dir",
     ],
-    ["missing local", edit("    local: { dir: .etcd-pair/beta }\n", ""), "nodes[1].local: is required"],
+    [
+      "neither local nor ssh",
+      edit("    local: { dir: .etcd-pair/beta }\n", ""),
+      "nodes[1]: needs exactly one of local",
+    ],
+    [
+      "both local and ssh",
+      edit("    local: { dir: .etcd-pair/beta }\n", "    local: { dir: b }\n    ssh: { user: root }\n"),
+      "nodes[1]: needs exactly one of local",
+    ],
+    [
+      "an ssh user with a space",
+      edit("    local: { dir: .etcd-pair/beta }\n", "    ssh: { user: 'a b' }\n"),
+      "nodes[1].ssh.user: must be a valid user name",
+    ],
     ["nodes not a list", "cluster: demo\nnodes: alpha\n", "etcd-pair.yaml:2:8: nodes: must be a list of two nodes"],
     ["broken YAML", "cluster: demo\nnodes: [1\n", "YAML: Flow sequence"],
     ["duplicate YAML key", edit("cluster: demo", "cluster: demo\ncluster: other"), "YAML: Map keys must be unique"],

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Real test hosts on this machine: systemd as PID 1, sshd and etcd, each in its own network namespace,
+# run by systemd-nspawn on an overlay of one cached Debian root fs. Needs root.
+#
+#   hosts.sh rootfs              build the cached root fs once (debootstrap, ~2 min)
+#   hosts.sh up NAME...          start hosts (10.77.0.11, .12, ... on a bridge; sshd on 127.0.0.1:22011, ...)
+#   hosts.sh poweroff NAME       power loss: SIGKILL the container's init (its disk survives)
+#   hosts.sh start NAME          power it back on
+#   hosts.sh partition NAME      cut its link to the bridge;  hosts.sh heal NAME: restore it
+#   hosts.sh down                tear everything down, by the ids recorded under $STATE
+#
+# Every process, mount and namespace it creates is recorded under $STATE and removed by `down` only.
+set -euo pipefail
+
+CACHE=${ETCD_PAIR_E2E_CACHE:-/var/cache/etcd-pair-e2e}
+STATE=${ETCD_PAIR_E2E_STATE:-/run/etcd-pair-e2e}
+ROOTFS=$CACHE/rootfs
+BRIDGE_NS=ep-bridge
+SUBNET=10.77.0
+log() { printf 'e2e-hosts: %s\n' "$*" >&2; }
+
+# index NAME: the host's number, from the order hosts were first started in (recorded).
+index_of() {
+  local name=$1 n=0
+  mkdir -p "$STATE"
+  touch "$STATE/names"
+  if ! grep -qx "$name" "$STATE/names"; then echo "$name" >>"$STATE/names"; fi
+  n=$(grep -nx "$name" "$STATE/names" | cut -d: -f1)
+  echo "$n"
+}
+
+build_rootfs() {
+  if [ -e "$ROOTFS/.complete" ]; then log "root fs cached in $ROOTFS"; return; fi
+  for tool in debootstrap systemd-nspawn socat ip ssh-keygen; do
+    command -v "$tool" >/dev/null || { log "missing $tool: apt-get install systemd-container debootstrap socat iproute2 openssh-client"; exit 1; }
+  done
+  rm -rf "$ROOTFS.partial"
+  mkdir -p "$CACHE"
+  log "debootstrap into $ROOTFS (a few minutes)"
+  debootstrap --variant=minbase \
+    --include=systemd-sysv,udev,dbus,libpam-systemd,libnss-myhostname,openssh-server,sudo,etcd-server,etcd-client,iproute2,iputils-ping,procps,ca-certificates \
+    bookworm "$ROOTFS.partial" http://deb.debian.org/debian >&2
+  local r=$ROOTFS.partial
+  : >"$r/etc/machine-id"
+  # No fixed hostname: each container is named after its machine (-M), resolvable through nss-myhostname.
+  rm -f "$r/etc/hostname"
+  rm -f "$r"/etc/ssh/ssh_host_*
+  # Host keys are made at first boot, so every host has its own; ed25519 only (RSA is slow).
+  cat >"$r/etc/systemd/system/ssh-hostkey.service" <<'UNIT'
+[Unit]
+Description=Generate this host's SSH host key
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
+[Install]
+WantedBy=multi-user.target
+UNIT
+  ln -sf /etc/systemd/system/ssh-hostkey.service "$r/etc/systemd/system/multi-user.target.wants/ssh-hostkey.service"
+  printf 'HostKey /etc/ssh/ssh_host_ed25519_key\nUseDNS no\n' >"$r/etc/ssh/sshd_config.d/e2e.conf"
+  # The packaged etcd.service is never used: disabled, not masked.
+  rm -f "$r/etc/systemd/system/multi-user.target.wants/etcd.service" "$r/etc/systemd/system/etcd2.service"
+  # A controller key for root, a sudo user and a user without sudo.
+  ssh-keygen -q -t ed25519 -N "" -C etcd-pair-e2e -f "$CACHE/id_ed25519" <<<y >/dev/null 2>&1 || true
+  install -d -m 700 "$r/root/.ssh"
+  install -m 600 "$CACHE/id_ed25519.pub" "$r/root/.ssh/authorized_keys"
+  for user in deploy nosudo; do
+    chroot "$r" useradd -m -s /bin/sh "$user"
+    install -d -m 700 -o "$(chroot "$r" id -u "$user")" -g "$(chroot "$r" id -g "$user")" "$r/home/$user/.ssh"
+    install -m 600 -o "$(chroot "$r" id -u "$user")" -g "$(chroot "$r" id -g "$user")" "$CACHE/id_ed25519.pub" "$r/home/$user/.ssh/authorized_keys"
+  done
+  echo 'deploy ALL=(ALL) NOPASSWD:ALL' >"$r/etc/sudoers.d/deploy"
+  chmod 440 "$r/etc/sudoers.d/deploy"
+  touch "$r/.complete"
+  mv "$r" "$ROOTFS"
+  log "root fs ready in $ROOTFS"
+}
+
+ensure_bridge() {
+  if [ -e "$STATE/bridge" ]; then return; fi
+  ip netns add "$BRIDGE_NS"
+  ip -n "$BRIDGE_NS" link add br0 type bridge
+  ip -n "$BRIDGE_NS" link set br0 up
+  echo "$BRIDGE_NS" >"$STATE/bridge"
+}
+
+# net_up NAME: its namespace, a veth into the bridge, its address. Kept across power cycles.
+net_up() {
+  local name=$1 i ns veth
+  i=$(index_of "$name"); ns=ep-$name; veth=ve-$name
+  if [ -e "$STATE/$name.netns" ]; then return; fi
+  ip netns add "$ns"
+  echo "$ns" >"$STATE/$name.netns"
+  ip link add "$veth" type veth peer name eth0 netns "$ns"
+  ip link set "$veth" netns "$BRIDGE_NS"
+  ip -n "$BRIDGE_NS" link set "$veth" master br0 up
+  ip -n "$ns" addr add "$SUBNET.$((10 + i))/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
+}
+
+# disk NAME: overlay of the root fs with a per-host upper dir (the host's disk).
+disk_up() {
+  local name=$1 dir=$STATE/$name
+  mkdir -p "$dir/upper" "$dir/work" "$dir/root"
+  if ! mountpoint -q "$dir/root"; then
+    mount -t overlay overlay -o "lowerdir=$ROOTFS,upperdir=$dir/upper,workdir=$dir/work" "$dir/root"
+    echo "$dir/root" >"$STATE/$name.mount"
+  fi
+}
+
+boot() {
+  local name=$1 dir=$STATE/$name pid init i
+  if [ -e "$STATE/$name.pid" ] && kill -0 "$(cat "$STATE/$name.pid")" 2>/dev/null; then return; fi
+  setsid systemd-nspawn -q -D "$dir/root" -M "$name" --boot --register=no --keep-unit \
+    --network-namespace-path="/run/netns/ep-$name" --capability=CAP_NET_ADMIN >"$dir/console.log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$STATE/$name.pid"
+  # The container's init (PID 1 inside): killing it ends every process of the container's PID namespace.
+  # (the child of systemd-nspawn that is PID 1 of its own PID namespace).
+  init=
+  for i in $(seq 200); do
+    for child in $(ps -o pid= --ppid "$pid" 2>/dev/null || true); do
+      if [ "$(awk '/^NSpid:/ {print $NF}' "/proc/$child/status" 2>/dev/null)" = 1 ]; then init=$child; fi
+    done
+    [ -n "$init" ] && break
+    sleep 0.05
+  done
+  [ -n "$init" ] || { log "$name: systemd-nspawn started no init (see $dir/console.log)"; exit 1; }
+  echo "$init" >"$STATE/$name.init"
+}
+
+forward() {
+  local name=$1 i port
+  i=$(index_of "$name"); port=$((22010 + i))
+  if [ -e "$STATE/$name.socat" ] && kill -0 "$(cat "$STATE/$name.socat")" 2>/dev/null; then return; fi
+  setsid socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" "EXEC:ip netns exec ep-$name socat STDIO TCP\:127.0.0.1\:22" \
+    >/dev/null 2>&1 </dev/null &
+  echo $! >"$STATE/$name.socat"
+}
+
+wait_ssh() {
+  local name=$1 i port deadline
+  i=$(index_of "$name"); port=$((22010 + i)); deadline=$((SECONDS + 60))
+  until ssh -q -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=2 \
+    -i "$CACHE/id_ed25519" -p "$port" root@127.0.0.1 true 2>/dev/null; do
+    if [ $SECONDS -gt $deadline ]; then log "$name: no SSH on 127.0.0.1:$port after 60 s (see $STATE/$name/console.log)"; exit 1; fi
+    sleep 0.2
+  done
+  log "$name up: ssh root@127.0.0.1 -p $port, address $SUBNET.$((10 + i))"
+}
+
+start() {
+  local name=$1
+  disk_up "$name"; boot "$name"; forward "$name"; wait_ssh "$name"
+}
+
+poweroff() {
+  local name=$1 pid init
+  [ -e "$STATE/$name.pid" ] || return 0
+  pid=$(cat "$STATE/$name.pid"); init=$(cat "$STATE/$name.init" 2>/dev/null || true)
+  # Power loss: SIGKILL the container's init; the kernel kills the rest of its PID namespace. Its disk stays.
+  if [ -n "$init" ]; then kill -9 "$init" 2>/dev/null || true; fi
+  local i
+  for i in $(seq 100); do
+    if ! kill -0 "$pid" 2>/dev/null || [ "$(ps -o stat= -p "$pid" | cut -c1)" = Z ]; then break; fi
+    sleep 0.05
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$STATE/$name.pid" "$STATE/$name.init"
+}
+
+down() {
+  [ -d "$STATE" ] || return 0
+  for f in "$STATE"/*.socat; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; rm -f "$f"; done
+  for f in "$STATE"/*.pid; do [ -e "$f" ] || continue; poweroff "$(basename "$f" .pid)"; done
+  for f in "$STATE"/*.mount; do [ -e "$f" ] || continue; umount "$(cat "$f")" 2>/dev/null || umount -l "$(cat "$f")"; rm -f "$f"; done
+  for f in "$STATE"/*.netns; do [ -e "$f" ] || continue; ip netns del "$(cat "$f")" 2>/dev/null || true; rm -f "$f"; done
+  if [ -e "$STATE/bridge" ]; then ip netns del "$BRIDGE_NS" 2>/dev/null || true; rm -f "$STATE/bridge"; fi
+  rm -rf "$STATE"
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+  rootfs) build_rootfs ;;
+  up) build_rootfs; mkdir -p "$STATE"; ensure_bridge; for n in "$@"; do net_up "$n"; start "$n"; done ;;
+  start) start "$1" ;;
+  poweroff) poweroff "$1" ;;
+  partition) ip -n "$BRIDGE_NS" link set "ve-$1" down ;;
+  heal) ip -n "$BRIDGE_NS" link set "ve-$1" up ;;
+  down) down ;;
+  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+esac

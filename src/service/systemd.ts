@@ -1,0 +1,22 @@
+import type { NodeSpec } from "../config/resolve.js";
+import type { NodeLayout } from "../plan/layout.js";
+import { renderSystemdUnit, unitName } from "../render/systemdUnit.js";
+import type { ServiceManager } from "./types.js";
+
+/** etcd as a systemd service: the rendered unit runs the start script as user etcd (Type=notify). */
+export function systemdService(node: NodeSpec, layout: NodeLayout, cluster: string): ServiceManager {
+  const unit = unitName(cluster);
+  return {
+    description: `systemd unit ${unit}`,
+    // systemctl start waits for etcd's READY=1 (Type=notify); enable makes it start at boot again after a fence.
+    start: () => `systemctl enable --quiet ${unit} && systemctl start ${unit}`,
+    stop: () => `systemctl stop ${unit}`,
+    fence: () => `systemctl disable --now --quiet ${unit}`,
+    isRunning: () => `systemctl is-active --quiet ${unit}`,
+    logTail: (lines) => `journalctl -u ${unit} -n ${lines} --no-pager -o cat`,
+    files: () => [
+      { path: `/etc/systemd/system/${unit}`, content: renderSystemdUnit(node, layout, cluster), mode: 0o644 },
+    ],
+    afterFilesChanged: () => `systemctl daemon-reload`,
+  };
+}

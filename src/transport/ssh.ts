@@ -1,0 +1,158 @@
+import { appendFile, readFile } from "node:fs/promises";
+import { Client, type ConnectConfig } from "ssh2";
+import type { ExecOutcome } from "../plan/step.js";
+import { shQuote } from "../render/shell.js";
+import { judgeHostKey, knownHostsLine, knownHostsName, parseKnownHosts } from "./knownHosts.js";
+import { TIMEOUT_EXIT_CODE } from "./local.js";
+import { TransportError, type ExecOptions, type HostTransport } from "./types.js";
+
+export interface SshTarget {
+  node: string;
+  host: string;
+  port: number;
+  user: string;
+  identityFile?: string;
+  knownHostsFile: string;
+  /** Run every command through `sudo -n` (a non-root user with passwordless sudo). */
+  become: boolean;
+  /** Record unknown host keys instead of refusing them (--accept-new-host-keys). Changed keys are always refused. */
+  acceptNewHostKeys: boolean;
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** One SSH connection per host, opened on first use and reused for every command. */
+export class SshTransport implements HostTransport {
+  readonly label: string;
+  private connection?: Promise<Client>;
+
+  constructor(private readonly target: SshTarget) {
+    this.label = `${target.node} (${target.user}@${target.host}:${target.port})`;
+  }
+
+  private fail(message: string): TransportError {
+    return new TransportError(this.target.node, `${this.label}: ${message}`);
+  }
+
+  private async connect(): Promise<Client> {
+    const { target } = this;
+    // A missing known_hosts file knows no host: every key is unknown until accepted.
+    const known = await readFile(target.knownHostsFile, "utf8").catch(() => "");
+    const entries = parseKnownHosts(known);
+    const name = knownHostsName(target.host, target.port);
+    let keyProblem: string | undefined;
+    let newKey: Buffer | undefined;
+    const config: ConnectConfig = {
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      readyTimeout: CONNECT_TIMEOUT_MS,
+      keepaliveInterval: 10_000,
+      keepaliveCountMax: 3,
+      hostVerifier: (key: Buffer) => {
+        const verdict = judgeHostKey(entries, name, key);
+        if (verdict === "match") return true;
+        if (verdict === "unknown" && target.acceptNewHostKeys) {
+          newKey = key;
+          return true;
+        }
+        keyProblem =
+          verdict === "changed"
+            ? `host key of ${name} CHANGED (it differs from ${target.knownHostsFile}): possible man-in-the-middle; ` +
+              `if the host was reinstalled, remove its old line (ssh-keygen -R '${name}' -f ${target.knownHostsFile})`
+            : `host key of ${name} is unknown (not in ${target.knownHostsFile}); check it and pass --accept-new-host-keys to record it`;
+        return false;
+      },
+    };
+    if (target.identityFile) {
+      try {
+        config.privateKey = await readFile(target.identityFile);
+      } catch (err) {
+        throw this.fail(`cannot read identity file ${target.identityFile}: ${(err as Error).message}`);
+      }
+    } else if (process.env.SSH_AUTH_SOCK) {
+      config.agent = process.env.SSH_AUTH_SOCK;
+    }
+    const client = new Client();
+    await new Promise<void>((resolve, reject) => {
+      client.once("ready", () => resolve());
+      client.once("error", (err) => {
+        const detail =
+          keyProblem ??
+          (/authentication methods failed/.test(err.message)
+            ? `authentication as ${target.user} failed: check ssh.user and ssh.identityFile`
+            : err.message);
+        reject(this.fail(detail));
+      });
+      client.connect(config);
+    });
+    if (newKey) await appendFile(target.knownHostsFile, knownHostsLine(name, newKey), { mode: 0o600 });
+    return client;
+  }
+
+  private client(): Promise<Client> {
+    this.connection ??= this.connect();
+    return this.connection;
+  }
+
+  private wrap(command: string): string {
+    return this.target.become ? `sudo -n sh -c ${shQuote(command)}` : command;
+  }
+
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecOutcome> {
+    return this.run(this.wrap(command), options);
+  }
+
+  private async run(command: string, options: ExecOptions & { stdin?: string }): Promise<ExecOutcome> {
+    const client = await this.client();
+    return new Promise((resolve, reject) => {
+      client.exec(command, (err, stream) => {
+        if (err) return reject(this.fail(`exec failed: ${err.message}`));
+        const stdout: Buffer[] = [];
+        const stderr: Buffer[] = [];
+        let timedOut = false;
+        const timer =
+          options.timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                stream.signal("KILL");
+                stream.close();
+              }, options.timeoutMs);
+        stream.on("data", (chunk: Buffer) => stdout.push(chunk));
+        stream.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+        stream.on("close", (code: number | null) => {
+          clearTimeout(timer);
+          const errText = Buffer.concat(stderr).toString();
+          resolve({
+            code: timedOut ? TIMEOUT_EXIT_CODE : (code ?? 255),
+            stdout: Buffer.concat(stdout).toString(),
+            stderr: timedOut ? `${errText}\n(timed out after ${options.timeoutMs} ms)` : errText,
+          });
+        });
+        if (options.stdin !== undefined) stream.end(options.stdin);
+        else stream.end();
+      });
+    });
+  }
+
+  /** Writes through a temp file and mv, with sudo when `become`: the same as `cat > tmp; chmod; mv` by hand. */
+  async upload(path: string, content: string, mode: number, owner?: string): Promise<void> {
+    const q = shQuote;
+    const temp = `${path}.etcd-pair-tmp`;
+    const chown = owner ? ` && chown ${q(owner)} ${q(temp)}` : "";
+    const script = `mkdir -p "$(dirname ${q(path)})" && umask 077 && cat >${q(temp)} && chmod ${mode.toString(8)} ${q(temp)}${chown} && mv ${q(temp)} ${q(path)}`;
+    const outcome = await this.run(this.wrap(script), { stdin: content, timeoutMs: 60_000 });
+    if (outcome.code !== 0) throw this.fail(`writing ${path} failed (exit ${outcome.code}): ${outcome.stderr.trim()}`);
+  }
+
+  async close(): Promise<void> {
+    if (!this.connection) return;
+    try {
+      (await this.connection).end();
+    } catch {
+      // It never connected: nothing to close.
+    }
+    this.connection = undefined;
+  }
+}
