@@ -13,7 +13,10 @@ export async function observeNode(hosts: Hosts, node: NodeSpec): Promise<NodeObs
     const outcome = await transport.exec(probeCommand(node, nodeLayout(node), hosts.service(node)), {
       timeoutMs: PROBE_TIMEOUT_MS,
     });
-    if (outcome.code !== 0) return unreachable(node.name, `probe exited ${outcome.code}: ${outcome.stderr.trim()}`);
+    if (outcome.code !== 0) {
+      const why = /sudo/.test(outcome.stderr) ? `sudo -n failed: ${outcome.stderr.trim()}` : outcome.stderr.trim();
+      return unreachable(node.name, `probe exited ${outcome.code}: ${why}`);
+    }
     return parseProbe(node.name, outcome.stdout);
   } catch (err) {
     return unreachable(node.name, (err as Error).message);

@@ -48,13 +48,22 @@ export function chooseMain(pair: PairSpec, observations: readonly NodeObservatio
   return leading ?? pair.nodes[0];
 }
 
+function unreachableFix(error: string): string {
+  if (/host key/.test(error))
+    return "compare the key with the host's own (ssh-keyscan on a trusted path), then fix known_hosts";
+  if (/authentication|identity file/.test(error))
+    return "check ssh.user and ssh.identityFile (or the keys in your SSH agent)";
+  if (/sudo/.test(error)) return "give the SSH user passwordless sudo, or connect as root";
+  return "check that the host is up and its sshd reachable";
+}
+
 export function preflight(pair: PairSpec, observations: readonly NodeObservation[]): Blocker[] {
   const blockers: Blocker[] = [];
   for (const node of pair.nodes) {
     const o = observationOf(observations, node.name);
     const block = (problem: string, fix: string) => blockers.push({ node: node.name, problem, fix });
     if (!o.reachable) {
-      block(`host cannot be probed: ${o.error ?? "unknown error"}`, "check that the host is up and reachable");
+      block(`host cannot be probed: ${o.error ?? "unknown error"}`, unreachableFix(o.error ?? ""));
       continue;
     }
     for (const tool of ["etcd", "etcdctl"] as const) {

@@ -84,7 +84,11 @@ export class SshTransport implements HostTransport {
             : err.message);
         reject(this.fail(detail));
       });
-      client.connect(config);
+      try {
+        client.connect(config);
+      } catch (err) {
+        reject(this.fail(`cannot use identity file ${target.identityFile ?? "(agent)"}: ${(err as Error).message}`));
+      }
     });
     if (newKey) await appendFile(target.knownHostsFile, knownHostsLine(name, newKey), { mode: 0o600 });
     return client;

@@ -1,0 +1,106 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { promisify } from "node:util";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli } from "../helpers/cli.js";
+import { E2E_CACHE, hostAddress, hosts, onHost } from "../helpers/e2eHosts.js";
+
+/** Each bad setup must fail with a message naming what is wrong, and change nothing on the hosts. */
+describe("bad setups on real hosts: a clear error and nothing changed", () => {
+  let dir: string;
+  const key = path.join(E2E_CACHE, "id_ed25519");
+  const [a, b] = [hostAddress(1), hostAddress(2)];
+  /** A config whose beta node gets `betaSsh` (and whose etcd binDir is `binDir`). */
+  async function configWith(name: string, betaSsh: string, binDir = "/usr/bin"): Promise<string> {
+    const file = path.join(dir, `${name}.yaml`);
+    await writeFile(
+      file,
+      `cluster: e2e
+etcd: { binDir: ${binDir} }
+nodes:
+  - name: alpha
+    address: ${a.address}
+    ssh: { host: 127.0.0.1, port: ${a.sshPort}, identityFile: ${key}, knownHostsFile: known_hosts }
+  - name: beta
+    address: ${b.address}
+    ssh: { host: 127.0.0.1, port: ${b.sshPort}, knownHostsFile: known_hosts, ${betaSsh} }
+`,
+    );
+    return file;
+  }
+  const untouched = async () => {
+    for (const n of [1, 2])
+      expect(await onHost(n, "ls /etc/etcd-pair /var/lib/etcd-pair 2>&1 || true")).toContain("No such file");
+  };
+
+  beforeAll(async () => {
+    await hosts("down");
+    await hosts("up", "alpha", "beta");
+    dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-e2e-errors-"));
+    const good = await configWith("good", `identityFile: ${key}`);
+    expect((await cli(["-c", good, "--accept-new-host-keys", "status"])).code).toBe(3);
+  });
+  afterAll(async () => {
+    await hosts("down");
+  });
+
+  it("a changed host key is refused even with --accept-new-host-keys", async () => {
+    const good = await configWith("changed", `identityFile: ${key}`);
+    const known = await readFile(path.join(dir, "known_hosts"), "utf8");
+    const forged = known.replace(/^(\[127\.0\.0\.1\]:22012 ssh-ed25519 )\S+/m, (_m, head: string) => {
+      const other = generateKeyPairSync("ed25519").publicKey.export({ format: "der", type: "spki" }).subarray(-32);
+      const part = (buf: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, buf.length]), buf]);
+      return head + Buffer.concat([part(Buffer.from("ssh-ed25519")), part(other)]).toString("base64");
+    });
+    await writeFile(path.join(dir, "known_hosts"), forged);
+    const result = await cli(["-c", good, "--accept-new-host-keys", "up"]);
+    await writeFile(path.join(dir, "known_hosts"), known);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("host key of [127.0.0.1]:22012 CHANGED");
+    await untouched();
+  });
+
+  it("a private key the host does not accept", async () => {
+    const wrong = path.join(dir, "wrong_key");
+    await promisify(execFile)("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", wrong]);
+    const result = await cli(["-c", await configWith("wrong-key", `identityFile: ${wrong}`), "up"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/beta: host cannot be probed: .*authentication as root failed/);
+    await untouched();
+  });
+
+  it("a user without sudo", async () => {
+    const result = await cli([
+      "-c",
+      await configWith("no-sudo", `identityFile: ${key}, user: nosudo, become: true`),
+      "up",
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/beta: host cannot be probed: .*sudo/);
+    await untouched();
+  });
+
+  it("a bin dir without etcd", async () => {
+    const result = await cli(["-c", await configWith("no-etcd", `identityFile: ${key}`, "/opt/etcd/bin"), "up"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("alpha: /opt/etcd/bin/etcd is missing or not executable");
+    await untouched();
+  });
+
+  it("a peer port in use on the host (another etcd listens on it)", async () => {
+    const squatter =
+      "systemd-run --unit=e2e-squatter /usr/bin/etcd --name squat --data-dir /tmp/squat " +
+      "--listen-peer-urls http://10.77.0.12:2380 --listen-client-urls http://127.0.0.1:23999 " +
+      "--advertise-client-urls http://127.0.0.1:23999 --initial-advertise-peer-urls http://10.77.0.12:2380 " +
+      "--initial-cluster squat=http://10.77.0.12:2380";
+    await onHost(2, `${squatter} && sleep 1`);
+    const result = await cli(["-c", await configWith("port", `identityFile: ${key}`), "up"]);
+    await onHost(2, "systemctl stop e2e-squatter");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("beta: peer port 2380 is in use by another process");
+    await untouched();
+  });
+});
