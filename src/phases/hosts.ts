@@ -39,17 +39,8 @@ export class Hosts {
 
   private open(node: NodeSpec): HostTransport {
     if (node.host.kind === "local") return new LocalTransport(node.name);
-    const { host } = node;
-    return new SshTransport({
-      node: node.name,
-      host: host.host,
-      port: host.port,
-      user: host.user,
-      ...(host.identityFile ? { identityFile: host.identityFile } : {}),
-      knownHostsFile: host.knownHostsFile,
-      become: host.become,
-      acceptNewHostKeys: this.options.acceptNewHostKeys ?? false,
-    });
+    const { kind, ...ssh } = node.host;
+    return new SshTransport({ ...ssh, node: node.name, acceptNewHostKeys: this.options.acceptNewHostKeys ?? false });
   }
 
   service(node: NodeSpec): ServiceManager {

@@ -1,21 +1,15 @@
 import { appendFile, readFile } from "node:fs/promises";
 import { Client, type ConnectConfig } from "ssh2";
+import type { SshHost } from "../config/resolve.js";
 import type { ExecOutcome } from "../plan/step.js";
 import { shQuote } from "../render/shell.js";
 import { judgeHostKey, knownHostsLine, knownHostsName, parseKnownHosts } from "./knownHosts.js";
-import { TIMEOUT_EXIT_CODE } from "./local.js";
+import { collectOutput } from "./output.js";
 import { TransportError, type ExecOptions, type HostTransport } from "./types.js";
 
-export interface SshTarget {
+/** Where and how to reach a node's host; `acceptNewHostKeys` records unknown keys (changed keys are always refused). */
+export interface SshTarget extends Omit<SshHost, "kind"> {
   node: string;
-  host: string;
-  port: number;
-  user: string;
-  identityFile?: string;
-  knownHostsFile: string;
-  /** Run every command through `sudo -n` (a non-root user with passwordless sudo). */
-  become: boolean;
-  /** Record unknown host keys instead of refusing them (--accept-new-host-keys). Changed keys are always refused. */
   acceptNewHostKeys: boolean;
 }
 
@@ -112,28 +106,11 @@ export class SshTransport implements HostTransport {
     return new Promise((resolve, reject) => {
       client.exec(command, (err, stream) => {
         if (err) return reject(this.fail(`exec failed: ${err.message}`));
-        const stdout: Buffer[] = [];
-        const stderr: Buffer[] = [];
-        let timedOut = false;
-        const timer =
-          options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                stream.signal("KILL");
-                stream.close();
-              }, options.timeoutMs);
-        stream.on("data", (chunk: Buffer) => stdout.push(chunk));
-        stream.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-        stream.on("close", (code: number | null) => {
-          clearTimeout(timer);
-          const errText = Buffer.concat(stderr).toString();
-          resolve({
-            code: timedOut ? TIMEOUT_EXIT_CODE : (code ?? 255),
-            stdout: Buffer.concat(stdout).toString(),
-            stderr: timedOut ? `${errText}\n(timed out after ${options.timeoutMs} ms)` : errText,
-          });
+        const output = collectOutput(stream, stream.stderr, options.timeoutMs, () => {
+          stream.signal("KILL");
+          stream.close();
         });
+        stream.on("close", (code: number | null) => resolve(output.finish(code ?? 255)));
         if (options.stdin !== undefined) stream.end(options.stdin);
         else stream.end();
       });
