@@ -37,6 +37,12 @@ function json(value: unknown): void {
   out(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** How this CLI was started, so printed commands can be pasted: `etcd-pair` when on PATH, else node + script. */
+function selfCommand(): string {
+  const script = process.argv[1] ?? "etcd-pair";
+  return path.basename(script) === "etcd-pair" ? "etcd-pair" : `node ${path.relative(process.cwd(), script) || script}`;
+}
+
 function nodeNamed(hosts: Hosts, name: string): NodeSpec {
   const node = hosts.pair.nodes.find((n) => n.name === name);
   if (!node) {
@@ -353,9 +359,10 @@ Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
       const timeline = result.timeline.map((t) => `  ${t.phase.padEnd(22)} ${formatMs(t.durationMs)}`).join("\n");
       process.stderr.write(`\ntimeline:\n${timeline}\n`);
       if (!result.cleanedUp) {
+        const self = selfCommand();
         process.stderr.write(
-          `\nThe pair is still running. Look:  etcd-pair -c ${result.configFile} status\n` +
-            `Stop it:                       etcd-pair -c ${result.configFile} down\n`,
+          `\nThe pair is still running. Look:  ${self} -c ${result.configFile} status\n` +
+            `Stop it:                       ${self} -c ${result.configFile} down\n`,
         );
       }
       if (!result.check.healthy) setExitCode(EXIT.unhealthy);
