@@ -34,7 +34,8 @@ export function planDown(inputs: DownInputs): Step[] {
         title: `stop etcd on ${node.name}`,
         node: node.name,
         kind: "change",
-        actions: [{ kind: "exec", node: node.name, command: service.stop(), timeoutMs: 45_000 }],
+        // Down stays down across reboots; `up` enables and starts it again.
+        actions: [{ kind: "exec", node: node.name, command: service.stopAndDisable(), timeoutMs: 45_000 }],
         diagnose: service.logTail(20),
       });
     }

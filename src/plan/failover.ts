@@ -155,7 +155,7 @@ export function planFailover(inputs: FailoverInputs): FailoverPlan {
         node: oldMain.name,
         kind: "change",
         actions: [
-          { kind: "exec", node: oldMain.name, command: service.fence(), timeoutMs: 45_000 },
+          { kind: "exec", node: oldMain.name, command: service.stopAndDisable(), timeoutMs: 45_000 },
           { kind: "upload", node: oldMain.name, path: oldLayout.fencedFile, content: `${marker}\n`, mode: 0o644 },
         ],
         hint: `${oldMain.name} must not run its old data while ${learner.name} takes over: stop it by hand if this fails`,

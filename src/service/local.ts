@@ -23,8 +23,8 @@ export function localSupervisor(layout: NodeLayout): ServiceManager {
       `if ${alive}; then exit 0; fi; cd ${shQuote(layout.root)} && ` +
       `setsid ${shQuote(layout.startScript)} >>${shQuote(layout.logFile)} 2>&1 </dev/null & echo $! >${pidFile}`,
     stop: () => stop,
-    // Nothing starts a local node at boot: stopping it is all; the fenced marker keeps it down.
-    fence: () => stop,
+    // Nothing starts a local node at boot: stopping it is all.
+    stopAndDisable: () => stop,
     isRunning: () => alive,
     logTail: (lines) => `tail -n ${lines} ${shQuote(layout.logFile)}`,
     files: () => [],

@@ -11,7 +11,7 @@ export function systemdService(node: NodeSpec, layout: NodeLayout, cluster: stri
     // systemctl start waits for etcd's READY=1 (Type=notify); enable makes it start at boot again after a fence.
     start: () => `systemctl enable --quiet ${unit} && systemctl start ${unit}`,
     stop: () => `systemctl stop ${unit}`,
-    fence: () => `systemctl disable --now --quiet ${unit}`,
+    stopAndDisable: () => `systemctl disable --now --quiet ${unit}`,
     isRunning: () => `systemctl is-active --quiet ${unit}`,
     logTail: (lines) => `journalctl -u ${unit} -n ${lines} --no-pager -o cat`,
     files: () => [

@@ -9,8 +9,8 @@ export interface ServiceManager {
   start(): string;
   /** Stops etcd cleanly (SIGTERM lets bbolt commit) and waits for it to exit; exits 0 if not running. */
   stop(): string;
-  /** Stops etcd and keeps it from starting at boot: the first half of fencing a failed main. */
-  fence(): string;
+  /** Stops etcd and keeps it from starting at boot (fencing a failed main; `down`). `start` undoes it. */
+  stopAndDisable(): string;
   /** Exits 0 when etcd is running, non-zero otherwise. */
   isRunning(): string;
   /** Prints the last `lines` lines of etcd's log. */

@@ -88,4 +88,14 @@ nodes:
     expect(await roles()).toEqual({ alpha: "leader", beta: "learner" });
     expect((await run("check")).code).toBe(0);
   });
+
+  it("down stops and disables etcd on both hosts; up brings the pair back", async () => {
+    expect((await run("down")).code).toBe(0);
+    expect(await roles()).toEqual({ alpha: "down", beta: "down" });
+    for (const n of [1, 2]) {
+      expect(await onHost(n, "systemctl is-enabled etcd-pair-e2e.service || true")).toContain("disabled");
+    }
+    expect((await run("up")).code).toBe(0);
+    expect(await roles()).toEqual({ alpha: "leader", beta: "learner" });
+  });
 });
