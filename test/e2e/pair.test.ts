@@ -98,4 +98,17 @@ nodes:
     expect((await run("up")).code).toBe(0);
     expect(await roles()).toEqual({ alpha: "leader", beta: "learner" });
   });
+
+  it("snapshot save keeps a verified snapshot on the main's host; restore builds a new pair from it", async () => {
+    const saved = await run("snapshot", "save", "--json");
+    expect(saved.code).toBe(0);
+    const snapshot = JSON.parse(saved.stdout) as { node: string; file: string; revision: number };
+    expect(snapshot.node).toBe("alpha");
+    expect(snapshot.file).toMatch(/^\/var\/lib\/etcd-pair\/e2e\/archive\/snapshot-e2e-\d{8}T\d{6}Z\.db$/);
+    expect(await onHost(1, `test -s ${snapshot.file} && echo present`)).toContain("present");
+    const restored = await run("snapshot", "restore", snapshot.file, "--yes");
+    expect(restored.code).toBe(0);
+    expect(await roles()).toEqual({ alpha: "leader", beta: "learner" });
+    expect(await onHost(2, "ls /var/lib/etcd-pair/e2e/archive")).toMatch(/data-\d{8}T\d{6}Z/);
+  });
 });
