@@ -7,10 +7,10 @@ import { STARTER_CONFIG } from "../config/starter.js";
 import { runCheck } from "../phases/check.js";
 import { findEtcdBinDir, runDemo, BIN_DIR_ENV } from "../phases/demo.js";
 import { runDown } from "../phases/down.js";
-import { runFailover } from "../phases/failover.js";
-import { runRejoin } from "../phases/rejoin.js";
+import { prepareFailover, runFailover } from "../phases/failover.js";
+import { prepareRejoin, runRejoin } from "../phases/rejoin.js";
 import { runSnapshotRestore, runSnapshotSave } from "../phases/snapshot.js";
-import { runSwitchover } from "../phases/switchover.js";
+import { prepareSwitchover, runSwitchover } from "../phases/switchover.js";
 import type { NodeSpec } from "../config/resolve.js";
 import { Hosts } from "../phases/hosts.js";
 import { runPlan } from "../phases/plan.js";
@@ -35,6 +35,12 @@ function out(text: string): void {
 
 function json(value: unknown): void {
   out(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A plan shown instead of run: data on stdout, like `plan`. */
+function printDryRun(summary: string, steps: readonly Step[], asJson: boolean | undefined): void {
+  if (asJson) json({ summary, steps: stepsToJson(steps) });
+  else out(`# ${summary.replace(/\n/g, "\n# ")}\n\n${steps.length ? printSteps(steps) : "# nothing to do"}\n`);
 }
 
 /** How this CLI was started, so printed commands can be pasted: `etcd-pair` when on PATH, else node + script. */
@@ -227,34 +233,46 @@ Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
     )
     .option("-y, --yes", "do not ask; also the operator's word that an unreachable main is down")
     .option("--fence-command <cmd>", "run on this machine when the old main cannot be reached; must exit 0")
+    .option("--dry-run", "print every command and file it would run or write, per host; change nothing")
     .option("--json", "print the report as JSON on stdout")
-    .action(async (options: { yes?: boolean; fenceCommand?: string; json?: boolean }, command: Command) => {
-      await withHosts(command, async (hosts) => {
-        const fenceCommand = options.fenceCommand ?? hosts.pair.fenceCommand;
-        const report = await runFailover(hosts, new StderrReporter(), {
-          ...(fenceCommand ? { fenceCommand } : {}),
-          confirm: async (summary, needsOperatorWord) => {
-            process.stderr.write(`${summary}\n`);
-            if (options.yes) return;
-            await confirm(
-              needsOperatorWord
-                ? "The old main cannot be reached and nothing can fence it: confirm it is powered off or cut off."
-                : "Fail over now?",
-            );
-          },
+    .action(
+      async (options: { yes?: boolean; fenceCommand?: string; dryRun?: boolean; json?: boolean }, command: Command) => {
+        await withHosts(command, async (hosts) => {
+          const fenceCommand = options.fenceCommand ?? hosts.pair.fenceCommand;
+          if (options.dryRun) {
+            const { plan, summary } = await prepareFailover(hosts, fenceCommand);
+            return printDryRun(summary, plan.steps, options.json);
+          }
+          const report = await runFailover(hosts, new StderrReporter(), {
+            ...(fenceCommand ? { fenceCommand } : {}),
+            confirm: async (summary, needsOperatorWord) => {
+              process.stderr.write(`${summary}\n`);
+              if (options.yes) return;
+              await confirm(
+                needsOperatorWord
+                  ? "The old main cannot be reached and nothing can fence it: confirm it is powered off or cut off."
+                  : "Fail over now?",
+              );
+            },
+          });
+          if (options.json) json(report);
+          else out(formatFailover(report));
         });
-        if (options.json) json(report);
-        else out(formatFailover(report));
-      });
-    });
+      },
+    );
 
   program
     .command("rejoin")
     .description("bring NODE back as the learner of the current main: its old data archived, started empty")
     .argument("<node>", "the node to bring back (usually the old main after a failover)")
+    .option("--dry-run", "print every command and file it would run or write, per host; change nothing")
     .option("--json", "print the result as JSON on stdout")
-    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+    .action(async (name: string, options: { dryRun?: boolean; json?: boolean }, command: Command) => {
       await withHosts(command, async (hosts) => {
+        if (options.dryRun) {
+          const plan = await prepareRejoin(hosts, nodeNamed(hosts, name));
+          return printDryRun(`rejoin: ${name} becomes the learner of ${plan.main}`, plan.steps, options.json);
+        }
         const result = await runRejoin(hosts, new StderrReporter(), nodeNamed(hosts, name));
         if (options.json) json(result);
         else
@@ -272,16 +290,29 @@ Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
     .option("--to <node>", "the node that should end up main (default: the current learner); re-runs converge")
     .option("--catch-up-timeout <seconds>", "refuse when the learner has not caught up within this long", "30")
     .option("-y, --yes", "do not ask")
+    .option("--dry-run", "print every command and file it would run or write, per host; change nothing")
     .option("--json", "print the result as JSON on stdout")
     .action(
-      async (options: { to?: string; catchUpTimeout: string; yes?: boolean; json?: boolean }, command: Command) => {
+      async (
+        options: { to?: string; catchUpTimeout: string; yes?: boolean; dryRun?: boolean; json?: boolean },
+        command: Command,
+      ) => {
         const seconds = Number(options.catchUpTimeout);
-        if (!Number.isFinite(seconds) || seconds <= 0)
+        if (!Number.isFinite(seconds) || seconds <= 0) {
           throw new UsageError("--catch-up-timeout takes a number of seconds");
+        }
         await withHosts(command, async (hosts) => {
-          const result = await runSwitchover(hosts, new StderrReporter(), {
+          const switchoverOptions = {
             ...(options.to ? { target: nodeNamed(hosts, options.to) } : {}),
             catchUpTimeoutMs: seconds * 1000,
+          };
+          if (options.dryRun) {
+            const plan = await prepareSwitchover(hosts, switchoverOptions);
+            const summary = `switchover: ${plan.newMain} becomes main, ${plan.oldMain} its learner`;
+            return printDryRun(summary, plan.steps, options.json);
+          }
+          const result = await runSwitchover(hosts, new StderrReporter(), {
+            ...switchoverOptions,
             confirm: async (summary) => {
               process.stderr.write(`${summary}\n`);
               if (!options.yes) await confirm("Switch over now?");

@@ -51,23 +51,29 @@ function summarize(plan: ReturnType<typeof planFailover>): string {
   ].join("\n");
 }
 
-export async function runFailover(hosts: Hosts, reporter: Reporter, options: FailoverOptions): Promise<FailoverReport> {
-  const started = performance.now();
+/** Observes both hosts (read-only) and plans the failover; refuses when it must not run. */
+export async function prepareFailover(hosts: Hosts, fenceCommand?: string) {
   const now = new Date();
   const observations = await observePair(hosts);
-  const observedMs = performance.now() - started;
   const plan = planFailover({
     pair: hosts.pair,
     observations,
     service: (node) => hosts.service(node),
-    ...(options.fenceCommand ? { fenceCommand: options.fenceCommand } : {}),
+    ...(fenceCommand ? { fenceCommand } : {}),
     freshToken: newClusterToken(hosts.pair.cluster),
     canaryValue: newCanaryValue(),
     stamp: archiveStamp(now),
     now: now.toISOString(),
   });
   if (plan.refusal) throw new StateError(plan.refusal.message, plan.refusal.hint);
-  await options.confirm(summarize(plan), plan.needsOperatorWord);
+  return { plan, observations, summary: summarize(plan) };
+}
+
+export async function runFailover(hosts: Hosts, reporter: Reporter, options: FailoverOptions): Promise<FailoverReport> {
+  const started = performance.now();
+  const { plan, observations, summary } = await prepareFailover(hosts, options.fenceCommand);
+  const observedMs = performance.now() - started;
+  await options.confirm(summary, plan.needsOperatorWord);
   const steps = await runSteps(plan.steps, hosts, reporter);
   const smoke = steps.findIndex((s) => s.id === "newmain.smoke");
   const writableAfterMs =

@@ -14,8 +14,8 @@ export interface RejoinResult {
   durationMs: number;
 }
 
-export async function runRejoin(hosts: Hosts, reporter: Reporter, node: NodeSpec): Promise<RejoinResult> {
-  const started = performance.now();
+/** Observes both hosts (read-only) and plans the rejoin; refuses when it must not run. */
+export async function prepareRejoin(hosts: Hosts, node: NodeSpec) {
   const plan = planRejoin({
     pair: hosts.pair,
     observations: await observePair(hosts),
@@ -25,6 +25,12 @@ export async function runRejoin(hosts: Hosts, reporter: Reporter, node: NodeSpec
     canaryValue: newCanaryValue(),
   });
   if (plan.refusal) throw new StateError(plan.refusal.message, plan.refusal.hint);
+  return plan;
+}
+
+export async function runRejoin(hosts: Hosts, reporter: Reporter, node: NodeSpec): Promise<RejoinResult> {
+  const started = performance.now();
+  const plan = await prepareRejoin(hosts, node);
   const steps = await runSteps(plan.steps, hosts, reporter);
   return { node: node.name, main: plan.main, steps, durationMs: Math.round(performance.now() - started) };
 }

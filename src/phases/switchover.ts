@@ -27,12 +27,13 @@ function span(steps: readonly StepRecord[], from: string, to: string): number | 
   return steps.slice(start, end + 1).reduce((sum, s) => sum + s.durationMs, 0);
 }
 
-export async function runSwitchover(
-  hosts: Hosts,
-  reporter: Reporter,
-  options: { target?: NodeSpec; catchUpTimeoutMs: number; confirm: (summary: string) => Promise<void> },
-): Promise<SwitchoverResult> {
-  const started = performance.now();
+export interface SwitchoverOptions {
+  target?: NodeSpec;
+  catchUpTimeoutMs: number;
+}
+
+/** Observes both hosts (read-only) and plans the switchover; refuses when it must not run. */
+export async function prepareSwitchover(hosts: Hosts, options: SwitchoverOptions) {
   const plan = planSwitchover({
     pair: hosts.pair,
     observations: await observePair(hosts),
@@ -43,6 +44,16 @@ export async function runSwitchover(
     catchUpTimeoutMs: options.catchUpTimeoutMs,
   });
   if (plan.refusal) throw new StateError(plan.refusal.message, plan.refusal.hint);
+  return plan;
+}
+
+export async function runSwitchover(
+  hosts: Hosts,
+  reporter: Reporter,
+  options: SwitchoverOptions & { confirm: (summary: string) => Promise<void> },
+): Promise<SwitchoverResult> {
+  const started = performance.now();
+  const plan = await prepareSwitchover(hosts, options);
   plan.warnings.forEach((w) => reporter.warn(w));
   if (plan.steps.length === 0) {
     reporter.info(`nothing to do: ${plan.newMain} is main and ${plan.oldMain} its learner`);

@@ -62,6 +62,15 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     );
   });
 
+  it("switchover --dry-run prints the steps and changes nothing", async () => {
+    const dryRun = await pair.run(["switchover", "--dry-run", "--to", "beta"]);
+    expect(dryRun.code).toBe(0);
+    for (const command of ["member promote", "move-leader", "member remove", "member add alpha --learner"]) {
+      expect(dryRun.stdout).toContain(command);
+    }
+    expect((await roles()).roles).toEqual({ alpha: "leader", beta: "learner" });
+  });
+
   it("a second switchover to the same node has nothing to do", async () => {
     const result = await pair.run(["switchover", "--yes", "--to", "alpha", "--json"]);
     expect(result.code).toBe(0);
@@ -83,6 +92,11 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     await writer.waitFor(300);
     await pair.kill("alpha", "SIGKILL");
     const acked = await writer.stop();
+    const dryRun = await pair.run(["failover", "--dry-run"]);
+    expect(dryRun.code).toBe(0);
+    expect(dryRun.stdout).toContain("snapshot restore");
+    expect(dryRun.stdout).toContain("[beta] $ if [ -d");
+    expect((await roles()).roles).toEqual({ alpha: "down", beta: "learner" });
     const result = await pair.run(["failover", "--yes", "--json"]);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as {
@@ -148,6 +162,10 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
   });
 
   it("rejoin brings the old main back as the learner with every kept write", async () => {
+    const dryRun = await pair.run(["rejoin", "alpha", "--dry-run", "--json"]);
+    expect(dryRun.code).toBe(0);
+    const planned = JSON.parse(dryRun.stdout) as { steps: { id: string }[] };
+    expect(planned.steps.map((s) => s.id).slice(0, 2)).toEqual(["rejoin.archive", "backup.add"]);
     const result = await pair.run(["rejoin", "alpha"]);
     expect(result.code).toBe(0);
     expect(await roles()).toEqual({ code: 0, healthy: true, roles: { alpha: "learner", beta: "leader" } });
