@@ -4,7 +4,7 @@ import type { DataDirState, NodeObservation } from "../plan/observed.js";
 import { shQuote } from "../render/shell.js";
 import type { ServiceManager } from "../service/types.js";
 import { endpointStatusArgs, etcdctl, memberListArgs } from "./etcdctl.js";
-import { jsonLine, parseEndpointStatus, parseMemberList } from "./status.js";
+import { jsonLine, lastLine, parseEndpointStatus, parseMemberList } from "./status.js";
 import { parseEtcdVersionOutput } from "./version.js";
 
 const MARK = "@@etcd-pair:";
@@ -124,9 +124,4 @@ export function parseProbe(nodeName: string, output: string): NodeObservation {
     }
   }
   return observation;
-}
-
-function lastLine(text: string): string {
-  const lines = text.trim().split("\n");
-  return lines[lines.length - 1] ?? "";
 }

@@ -88,3 +88,9 @@ export function parseMemberList(text: string): MemberList {
 export function jsonLine(text: string, prefix: string): string {
   return text.split("\n").find((line) => line.startsWith(prefix)) ?? text;
 }
+
+/** The last non-empty line: where etcdctl puts its error. */
+export function lastLine(text: string): string {
+  const lines = text.trim().split("\n");
+  return lines[lines.length - 1] ?? "";
+}

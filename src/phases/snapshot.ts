@@ -1,6 +1,6 @@
 import { parseSnapshotStatus, type SnapshotStatus } from "../etcd/snapshot.js";
 import { archiveStamp } from "../plan/down.js";
-import { leadingNode } from "../plan/rejoin.js";
+import { leadingNode } from "../plan/pairState.js";
 import { defaultSnapshotFile, planSnapshotRestore, planSnapshotSave } from "../plan/snapshot.js";
 import { StateError } from "./errors.js";
 import type { Hosts } from "./hosts.js";

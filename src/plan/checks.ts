@@ -1,7 +1,7 @@
 import type { NodeSpec } from "../config/resolve.js";
 import { endpointStatusArgs, etcdctl, memberListArgs } from "../etcd/etcdctl.js";
 import { CANARY_KEY } from "../etcd/keys.js";
-import { jsonLine, parseEndpointStatus, parseMemberList, type EndpointStatus } from "../etcd/status.js";
+import { jsonLine, lastLine, parseEndpointStatus, parseMemberList, type EndpointStatus } from "../etcd/status.js";
 import { peerUrl } from "../etcd/urls.js";
 import type { ServiceManager } from "../service/types.js";
 import type { ExecOutcome, Expectation, Step } from "./step.js";
@@ -30,11 +30,6 @@ function statusOf(outcome: ExecOutcome | undefined): EndpointStatus | string {
   } catch (err) {
     return (err as Error).message;
   }
-}
-
-export function lastLine(text: string): string {
-  const lines = text.trim().split("\n");
-  return lines[lines.length - 1] ?? "";
 }
 
 export const isLeader: Expectation = {

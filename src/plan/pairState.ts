@@ -1,4 +1,4 @@
-import type { PairSpec } from "../config/resolve.js";
+import type { NodeSpec, PairSpec } from "../config/resolve.js";
 import type { Member } from "../etcd/status.js";
 import type { NodeObservation } from "./observed.js";
 
@@ -88,4 +88,12 @@ export function derivePairState(pair: PairSpec, observations: readonly NodeObser
     nodes,
     problems,
   };
+}
+
+/** The member of the pair that leads a cluster as a voter, if any. */
+export function leadingNode(pair: PairSpec, observations: readonly NodeObservation[]): NodeSpec | undefined {
+  return pair.nodes.find((node) => {
+    const status = observations.find((o) => o.node === node.name)?.status;
+    return status !== undefined && !status.isLearner && status.leaderId === status.memberId;
+  });
 }

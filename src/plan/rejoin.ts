@@ -4,24 +4,18 @@ import type { Member } from "../etcd/status.js";
 import { peerUrl } from "../etcd/urls.js";
 import { shQuote } from "../render/shell.js";
 import type { ServiceManager } from "../service/types.js";
-import { lastLine, pairVerificationSteps } from "./checks.js";
+import { lastLine } from "../etcd/status.js";
+import { pairVerificationSteps } from "./checks.js";
 import { nodeLayout } from "./layout.js";
 import type { NodeObservation } from "./observed.js";
 import type { Expectation, Step } from "./step.js";
+import { leadingNode } from "./pairState.js";
 import { archiveCommand, peerOf, stopStep } from "./steps.js";
 import { joinSteps } from "./up.js";
 
 export interface Refusal {
   message: string;
   hint: string;
-}
-
-/** The member of the pair that leads a cluster as a voter, if any. */
-export function leadingNode(pair: PairSpec, observations: readonly NodeObservation[]): NodeSpec | undefined {
-  return pair.nodes.find((node) => {
-    const status = observations.find((o) => o.node === node.name)?.status;
-    return status !== undefined && !status.isLearner && status.leaderId === status.memberId;
-  });
 }
 
 export function memberOf(main: NodeObservation, node: NodeSpec): Member | undefined {

@@ -5,6 +5,7 @@ import type { ServiceManager } from "../service/types.js";
 import { isLeader, isLearnerWithLeader, pairVerificationSteps } from "./checks.js";
 import { nodeLayout } from "./layout.js";
 import type { NodeObservation } from "./observed.js";
+import { leadingNode } from "./pairState.js";
 import type { Step } from "./step.js";
 import { fileSteps, generationStep, mainSmokeStep, memberAddStep, readyStep, startStep } from "./steps.js";
 
@@ -41,11 +42,7 @@ export function observationOf(observations: readonly NodeObservation[], name: st
 
 /** The current main: the node that leads, else the first in the config. */
 export function chooseMain(pair: PairSpec, observations: readonly NodeObservation[]): NodeSpec {
-  const leading = pair.nodes.find((node) => {
-    const status = observations.find((o) => o.node === node.name)?.status;
-    return status !== undefined && !status.isLearner && status.leaderId === status.memberId;
-  });
-  return leading ?? pair.nodes[0];
+  return leadingNode(pair, observations) ?? pair.nodes[0];
 }
 
 function unreachableFix(error: string): string {
