@@ -3,9 +3,11 @@
 # run by systemd-nspawn on an overlay of one cached Debian root fs. Needs root.
 #
 #   hosts.sh rootfs              build the cached root fs once (debootstrap, ~2 min)
-#   hosts.sh up NAME...          start hosts (10.77.0.11, .12, ... on a bridge; sshd on 127.0.0.1:22011, ...)
+#   hosts.sh up NAME...          start hosts (10.77.0.11, .12, ... on a bridge; sshd on 127.0.0.1:22011, ...);
+#                                this machine joins the bridge as 10.77.0.254 (test clients reach etcd there)
 #   hosts.sh poweroff NAME       power loss: SIGKILL the container's init (its disk survives)
 #   hosts.sh start NAME          power it back on
+#   hosts.sh reboot NAME         clean reboot: systemctl reboot inside, wait for it to end, boot again
 #   hosts.sh partition NAME      cut its link to the bridge;  hosts.sh heal NAME: restore it
 #   hosts.sh down                tear everything down, by the ids recorded under $STATE
 #
@@ -17,6 +19,7 @@ STATE=${ETCD_PAIR_E2E_STATE:-/run/etcd-pair-e2e}
 ROOTFS=$CACHE/rootfs
 BRIDGE_NS=ep-bridge
 SUBNET=10.77.0
+CONTROLLER_LINK=ep-ctl
 log() { printf 'e2e-hosts: %s\n' "$*" >&2; }
 
 # index NAME: the host's number, from the order hosts were first started in (recorded).
@@ -83,6 +86,12 @@ ensure_bridge() {
   ip -n "$BRIDGE_NS" link add br0 type bridge
   ip -n "$BRIDGE_NS" link set br0 up
   echo "$BRIDGE_NS" >"$STATE/bridge"
+  # This machine's own leg on the bridge, so test clients (writers, readers) reach the hosts' etcd ports
+  # directly; it goes when the bridge namespace is deleted.
+  ip link add "$CONTROLLER_LINK" type veth peer name ctl0 netns "$BRIDGE_NS"
+  ip -n "$BRIDGE_NS" link set ctl0 master br0 up
+  ip addr add "$SUBNET.254/24" dev "$CONTROLLER_LINK"
+  ip link set "$CONTROLLER_LINK" up
 }
 
 # net_up NAME: its namespace, a veth into the bridge, its address. Kept across power cycles.
@@ -171,13 +180,32 @@ poweroff() {
   rm -f "$STATE/$name.pid" "$STATE/$name.init"
 }
 
+# reboot NAME: a clean reboot from inside (systemd stops every unit), then power on again.
+reboot() {
+  local name=$1 i port pid
+  [ -e "$STATE/$name.pid" ] || { log "$name is not running"; exit 1; }
+  i=$(index_of "$name"); port=$((22010 + i)); pid=$(cat "$STATE/$name.pid")
+  ssh -q -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 \
+    -i "$CACHE/id_ed25519" -p "$port" root@127.0.0.1 'systemctl reboot' || true
+  # systemd-nspawn exits once the container has shut down (it does not reboot in place).
+  for i in $(seq 600); do
+    if ! kill -0 "$pid" 2>/dev/null || [ "$(ps -o stat= -p "$pid" | cut -c1)" = Z ]; then break; fi
+    sleep 0.05
+  done
+  if kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" | cut -c1)" != Z ]; then
+    log "$name did not shut down within 30 s: powering it off"
+  fi
+  poweroff "$name"
+  start "$name"
+}
+
 down() {
   [ -d "$STATE" ] || return 0
   for f in "$STATE"/*.socat; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; rm -f "$f"; done
   for f in "$STATE"/*.pid; do [ -e "$f" ] || continue; poweroff "$(basename "$f" .pid)"; done
   for f in "$STATE"/*.mount; do [ -e "$f" ] || continue; umount "$(cat "$f")" 2>/dev/null || umount -l "$(cat "$f")"; rm -f "$f"; done
   for f in "$STATE"/*.netns; do [ -e "$f" ] || continue; ip netns del "$(cat "$f")" 2>/dev/null || true; rm -f "$f"; done
-  if [ -e "$STATE/bridge" ]; then ip netns del "$BRIDGE_NS" 2>/dev/null || true; rm -f "$STATE/bridge"; fi
+  if [ -e "$STATE/bridge" ]; then ip netns del "$BRIDGE_NS" 2>/dev/null || true; ip link del "$CONTROLLER_LINK" 2>/dev/null || true; rm -f "$STATE/bridge"; fi
   rm -rf "$STATE"
 }
 
@@ -187,9 +215,10 @@ case "$cmd" in
   rootfs) build_rootfs ;;
   up) build_rootfs; mkdir -p "$STATE"; ensure_bridge; for n in "$@"; do net_up "$n"; start "$n"; done ;;
   start) start "$1" ;;
+  reboot) reboot "$1" ;;
   poweroff) poweroff "$1" ;;
   partition) ip -n "$BRIDGE_NS" link set "ve-$1" down ;;
   heal) ip -n "$BRIDGE_NS" link set "ve-$1" up ;;
   down) down ;;
-  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,15p' "$0" >&2; exit 2 ;;
 esac
