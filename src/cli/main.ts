@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from "commander";
 import { ConfigError } from "../config/parse.js";
-import { PreflightError, StateError } from "../phases/errors.js";
+import { InstallSourceError, PreflightError, StateError } from "../phases/errors.js";
 import { StepFailure } from "../phases/runner.js";
 import { formatStepFailure } from "./format.js";
 import { buildProgram } from "./program.js";
@@ -32,6 +32,8 @@ async function main(argv: string[]): Promise<void> {
       fail(EXIT.usage, `${error} invalid config (nothing was changed):\n${err.message}`);
     } else if (err instanceof UsageError) {
       fail(EXIT.usage, `${error} ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ""}`);
+    } else if (err instanceof InstallSourceError) {
+      fail(EXIT.usage, `${error} ${err.message}\n  hint: ${err.hint}\nnothing was changed`);
     } else if (err instanceof PreflightError) {
       fail(EXIT.usage, `${error} ${err.message}\nnothing was changed`);
     } else if (err instanceof StepFailure) {

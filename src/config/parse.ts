@@ -93,6 +93,17 @@ function problemsOf(issue: z.core.$ZodIssue, raw: unknown, locate: Locate): Conf
       message: `unknown key "${key}" (check its spelling; see 'etcd-pair config schema')`,
     }));
   }
+  if (issue.code === "invalid_union") {
+    // The branch whose shape fits (e.g. an object given where a string or an object may go) says what is wrong.
+    const fitting = issue.errors.filter((branch) =>
+      branch.every((inner) => inner.path.length > 0 || !["invalid_type", "invalid_value"].includes(inner.code)),
+    );
+    if (fitting.length === 1 && fitting[0]) {
+      return fitting[0].flatMap((inner) =>
+        problemsOf({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue, raw, locate),
+      );
+    }
+  }
   let message = issue.message;
   if (issue.code === "invalid_type" && valueAt(raw, path) === undefined) message = `is required (${issue.message})`;
   return [{ field: fieldName(path), ...locate(path), message }];
@@ -185,6 +196,29 @@ export function semanticProblems(config: Config): SemanticProblem[] {
       bound.set(socket, `nodes[${index}].${kind}`);
     }
   });
+  if (config.etcd.install === "apt") {
+    const where = config.etcd.binDir !== undefined && config.etcd.binDir !== "/usr/bin";
+    if (where)
+      problems.push({ path: ["etcd", "binDir"], message: "install: apt puts etcd in /usr/bin: leave binDir unset" });
+    config.nodes.forEach((node, index) => {
+      if (node.binDir !== undefined && node.binDir !== "/usr/bin") {
+        problems.push({
+          path: ["nodes", index, "binDir"],
+          message: "install: apt puts etcd in /usr/bin: leave binDir unset",
+        });
+      }
+    });
+  }
+  if (config.etcd.install !== "preinstalled") {
+    config.nodes.forEach((node, index) => {
+      if (node.local) {
+        problems.push({
+          path: ["etcd", "install"],
+          message: `installs etcd on SSH hosts only; nodes[${index}] (${node.name}) is local: use preinstalled and binDir`,
+        });
+      }
+    });
+  }
   const dirs = config.nodes.map((node) => node.local?.dir.replace(/\/+$/, ""));
   if (dirs[0] !== undefined && dirs[0] === dirs[1]) {
     problems.push({ path: ["nodes", 1, "local", "dir"], message: "both nodes use the same dir: each needs its own" });

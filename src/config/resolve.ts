@@ -34,8 +34,22 @@ export interface SshHost {
   become: boolean;
 }
 
+/** How etcd gets onto SSH hosts. */
+export type EtcdInstall =
+  | { kind: "preinstalled" }
+  | { kind: "apt" }
+  | {
+      kind: "tarball";
+      /** Absolute path on the controller, or a URL the controller downloads from. */
+      source: { file: string } | { url: string };
+      sha256: string;
+      /** The tarball's file name, e.g. etcd-v3.5.16-linux-amd64.tar.gz. */
+      fileName: string;
+    };
+
 export interface PairSpec {
   cluster: string;
+  install: EtcdInstall;
   /** In config order: the first is the initial main. */
   nodes: readonly [NodeSpec, NodeSpec];
   /** Run on the controller by failover when the old main cannot be reached. */
@@ -71,8 +85,25 @@ function hostOf(
   return { host: { kind: "local", dir }, configDir: dir, stateDir: dir };
 }
 
+function installOf(config: Config, configDir: string): EtcdInstall {
+  const install = config.etcd.install;
+  if (typeof install === "string") return { kind: install };
+  const { file, url, sha256 } = install.tarball;
+  if (file !== undefined) {
+    return {
+      kind: "tarball",
+      source: { file: path.resolve(configDir, expandHome(file)) },
+      sha256,
+      fileName: path.basename(file),
+    };
+  }
+  const href = url ?? "";
+  return { kind: "tarball", source: { url: href }, sha256, fileName: path.posix.basename(new URL(href).pathname) };
+}
+
 /** Applies defaults and makes local dirs absolute, relative to the directory of the config file. */
 export function resolvePair(config: Config, configDir: string): PairSpec {
+  const install = installOf(config, configDir);
   const toSpec = (index: 0 | 1): NodeSpec => {
     const node = config.nodes[index];
     if (!node) throw new Error(`config has no nodes[${index}]`);
@@ -81,10 +112,10 @@ export function resolvePair(config: Config, configDir: string): PairSpec {
       address: node.address,
       clientPort: node.clientPort ?? config.etcd.clientPort,
       peerPort: node.peerPort ?? config.etcd.peerPort,
-      binDir: node.binDir ?? config.etcd.binDir,
+      binDir: node.binDir ?? config.etcd.binDir ?? (install.kind === "tarball" ? "/usr/local/bin" : "/usr/bin"),
       ...hostOf(node, config.cluster, configDir),
     };
   };
   const fenceCommand = config.failover?.fenceCommand;
-  return { cluster: config.cluster, nodes: [toSpec(0), toSpec(1)], ...(fenceCommand ? { fenceCommand } : {}) };
+  return { cluster: config.cluster, install, nodes: [toSpec(0), toSpec(1)], ...(fenceCommand ? { fenceCommand } : {}) };
 }

@@ -34,6 +34,38 @@ export const localHostSchema = z.strictObject({
   dir: pathString("a directory for this node's data, scripts and logs, relative to the config file"),
 });
 
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export const tarballSchema = z
+  .strictObject({
+    file: pathString("an etcd release tarball on the controller, relative to the config file")
+      .optional()
+      .describe("A release tarball on the controller (etcd-vX.Y.Z-linux-ARCH.tar.gz layout)"),
+    url: z
+      .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+      .optional()
+      .describe("Downloaded once by the controller (into ~/.cache/etcd-pair/downloads), then uploaded"),
+    sha256: z
+      .string({
+        error: "must be a string: the tarball's sha256 (64 hex digits, in quotes if YAML reads it as a number)",
+      })
+      .regex(SHA256, { error: "must be 64 lowercase hex digits (sha256sum of the tarball)" })
+      .describe("Required: the tarball is checked against it on the controller and again on each host"),
+  })
+  .refine((t) => (t.file === undefined) !== (t.url === undefined), {
+    error: "needs exactly one of file or url",
+  });
+
+export const installSchema = z
+  .union([z.enum(["preinstalled", "apt"]), z.strictObject({ tarball: tarballSchema })], {
+    error: "must be preinstalled, apt, or { tarball: { file | url, sha256 } }",
+  })
+  .default("preinstalled")
+  .describe(
+    "preinstalled: etcd is already in binDir; apt: apt-get install etcd-server etcd-client (Debian/Ubuntu); " +
+      "tarball: a release tarball uploaded from the controller and unpacked into binDir (default /usr/local/bin)",
+  );
+
 export const sshHostSchema = z.strictObject({
   host: z
     .string({ error: "must be a string: the address or name sshd listens on" })
@@ -79,8 +111,11 @@ export const configSchema = z
     etcd: z
       .strictObject({
         binDir: absolutePath("where etcd, etcdctl (and etcdutl) are on the hosts")
-          .default("/usr/bin")
-          .describe("Where etcd, etcdctl (and etcdutl on 3.5+) are on the hosts"),
+          .optional()
+          .describe(
+            "Where etcd, etcdctl (and etcdutl on 3.5+) are on the hosts; default /usr/bin, /usr/local/bin for a tarball",
+          ),
+        install: installSchema,
         clientPort: port.default(2379).describe("Client port, unless a node sets its own"),
         peerPort: port.default(2380).describe("Peer port, unless a node sets its own"),
       })

@@ -18,3 +18,14 @@ export class StateError extends Error {
     this.name = "StateError";
   }
 }
+
+/** The etcd tarball the config names is missing, unreachable or not the one its sha256 says: exit 2. */
+export class InstallSourceError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = "InstallSourceError";
+  }
+}

@@ -2,6 +2,7 @@ import type { NodeSpec } from "../config/resolve.js";
 import { probeCommand, parseProbe } from "../etcd/probe.js";
 import { nodeLayout } from "../plan/layout.js";
 import { unreachable, type NodeObservation } from "../plan/observed.js";
+import { peerOf } from "../plan/steps.js";
 import type { Hosts } from "./hosts.js";
 
 const PROBE_TIMEOUT_MS = 20_000;
@@ -10,14 +11,16 @@ const PROBE_TIMEOUT_MS = 20_000;
 export async function observeNode(hosts: Hosts, node: NodeSpec): Promise<NodeObservation> {
   const transport = hosts.transport(node.name);
   try {
-    const outcome = await transport.exec(probeCommand(node, nodeLayout(node), hosts.service(node)), {
-      timeoutMs: PROBE_TIMEOUT_MS,
-    });
+    const command = probeCommand(node, nodeLayout(node), hosts.service(node), peerOf(hosts.pair, node));
+    // The controller's clock around the round trip: the host's clock is compared with its midpoint.
+    const before = Date.now();
+    const outcome = await transport.exec(command, { timeoutMs: PROBE_TIMEOUT_MS });
+    const after = Date.now();
     if (outcome.code !== 0) {
       const why = /sudo/.test(outcome.stderr) ? `sudo -n failed: ${outcome.stderr.trim()}` : outcome.stderr.trim();
       return unreachable(node.name, `probe exited ${outcome.code}: ${why}`);
     }
-    return parseProbe(node.name, outcome.stdout);
+    return parseProbe(node.name, outcome.stdout, { before, after });
   } catch (err) {
     return unreachable(node.name, (err as Error).message);
   }

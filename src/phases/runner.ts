@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import type { Action, ExecOutcome, Step } from "../plan/step.js";
 import { exitZero } from "../plan/step.js";
 import type { Hosts } from "./hosts.js";
@@ -43,6 +45,8 @@ function describeCommand(action: Action): string {
       return action.command;
     case "upload":
       return `write ${action.path} (mode ${action.mode.toString(8).padStart(4, "0")})`;
+    case "copy":
+      return `copy ${action.source} to ${action.path}`;
     case "poll":
       return action.probes.map((p) => p.command).join("\n");
   }
@@ -67,6 +71,13 @@ async function runAction(action: Action, hosts: Hosts): Promise<ActionResult> {
     case "upload":
       await hosts.transport(action.node).upload(action.path, action.content, action.mode, action.owner);
       return {};
+    case "copy": {
+      const content = await readFile(action.source);
+      const actual = createHash("sha256").update(content).digest("hex");
+      if (actual !== action.sha256) return { reason: `${action.source} changed: its sha256 is now ${actual}` };
+      await hosts.transport(action.node).upload(action.path, content, action.mode);
+      return {};
+    }
     case "exec": {
       const outcome = await hosts
         .transport(action.node)

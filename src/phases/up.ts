@@ -1,7 +1,9 @@
+import { needsInstall } from "../plan/install.js";
 import { planUp } from "../plan/up.js";
 import { PreflightError } from "./errors.js";
 import type { Hosts } from "./hosts.js";
 import { observePair } from "./observe.js";
+import { controllerTarball } from "./tarball.js";
 import { runSteps, type Reporter, type StepRecord } from "./runner.js";
 import { newCanaryValue, newClusterToken } from "./tokens.js";
 
@@ -24,6 +26,10 @@ export async function runUp(hosts: Hosts, reporter: Reporter): Promise<UpResult>
     service: (node) => hosts.service(node),
     freshToken: newClusterToken(hosts.pair.cluster),
     canaryValue: newCanaryValue(),
+    // The tarball is checked (and downloaded once) only when a host still needs it.
+    tarball: observations.some((o) => needsInstall(hosts.pair, o))
+      ? await controllerTarball(hosts.pair.install, { fetch: true })
+      : undefined,
   });
   if (plan.blockers.length > 0) throw new PreflightError(plan.blockers);
   plan.warnings.forEach((w) => reporter.warn(w));

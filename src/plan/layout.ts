@@ -23,6 +23,10 @@ export interface NodeLayout {
   archiveDir: string;
   logFile: string;
   pidFile: string;
+  /** Where an uploaded etcd release tarball is checked and unpacked. */
+  installDir: string;
+  /** sha256 of the release tarball installed into binDir (install: tarball). */
+  installMarkerFile: string;
   /** Who owns the data dir on the host, where etcd runs as its own user (systemd hosts); local nodes: nobody. */
   dataOwner?: string;
   /** Owner of the env file, readable by etcd but not by everyone. */
@@ -47,6 +51,8 @@ export function nodeLayout(node: NodeSpec): NodeLayout {
     archiveDir: at("archive"),
     logFile: at("etcd.log"),
     pidFile: at("etcd.pid"),
+    installDir: at("install"),
+    installMarkerFile: config("etcd-tarball.sha256"),
     ...(node.host.kind === "ssh" ? { dataOwner: "etcd:etcd", envOwner: "root:etcd" } : {}),
   };
 }

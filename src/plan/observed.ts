@@ -4,6 +4,23 @@ import type { EtcdVersion } from "../etcd/version.js";
 /** What a node's data dir holds. "foreign": files, but no etcd member data. */
 export type DataDirState = "absent" | "empty" | "member" | "foreign";
 
+export interface DiskSpace {
+  /** The data dir, or its nearest existing parent, that df measured. */
+  path: string;
+  availableBytes: number;
+  mountPoint: string;
+}
+
+/**
+ * "open": something accepts connections; "refused": the host answered but nothing listens (fine before etcd
+ * runs); "unreachable": no answer, no route, or the name does not resolve; "unknown": could not test (no bash).
+ */
+export interface PeerReach {
+  result: "open" | "refused" | "unreachable" | "unknown";
+  /** What the connection attempt reported, when it failed. */
+  detail?: string;
+}
+
 /** One read-only look at a node, taken in a single round trip to its host. */
 export interface NodeObservation {
   node: string;
@@ -25,6 +42,8 @@ export interface NodeObservation {
   fenced?: string;
   /** The token of a failover to this node that began and has not finished. */
   failoverToken?: string;
+  /** sha256 of the release tarball etcd-pair installed on this host, if it did. */
+  installedTarball?: string;
   /** A restored data dir from a failover is waiting to be swapped in. */
   restoring: boolean;
   /** sha256 of each managed file that exists, by path. */
@@ -37,6 +56,16 @@ export interface NodeObservation {
   etcdUser?: boolean;
   /** uname -m */
   arch?: string;
+  /** This host's clock minus the controller's, in ms (estimated; see clockRttMs). */
+  clockOffsetMs?: number;
+  /** The probe's round trip minus its run time on the host: clockOffsetMs is right to within half of it. */
+  clockRttMs?: number;
+  /** Free space on the filesystem that holds (or will hold) the data dir. */
+  disk?: DiskSpace;
+  /** Whether this host could open a TCP connection to the other node's peer URL. */
+  peerReach?: PeerReach;
+  /** The etcd package's own etcd.service (SSH hosts with systemd): systemctl is-active / is-enabled. */
+  packagedUnit?: { active: string; enabled: string };
   status?: EndpointStatus;
   statusError?: string;
   /** From this member, when it is not a learner (learners refuse member list). */
@@ -56,4 +85,10 @@ export function unreachable(node: string, error: string): NodeObservation {
     fileHashes: {},
     listeningPorts: [],
   };
+}
+
+export function observationOf(observations: readonly NodeObservation[], name: string): NodeObservation {
+  const found = observations.find((o) => o.node === name);
+  if (!found) throw new Error(`no observation of node ${name}`);
+  return found;
 }

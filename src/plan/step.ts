@@ -31,6 +31,18 @@ export interface UploadAction {
   owner?: string;
 }
 
+/** Copies a file from the controller to a host (as scp would), e.g. an etcd release tarball. */
+export interface CopyAction {
+  kind: "copy";
+  node: string;
+  /** Path on the controller. */
+  source: string;
+  /** What the source must hash to; the runner refuses a file that changed since it was checked. */
+  sha256: string;
+  path: string;
+  mode: number;
+}
+
 /** Runs each probe (in parallel) until `until` accepts all outcomes together, or time runs out. */
 export interface PollAction {
   kind: "poll";
@@ -42,7 +54,7 @@ export interface PollAction {
   intervalMs: number;
 }
 
-export type Action = ExecAction | UploadAction | PollAction;
+export type Action = ExecAction | UploadAction | CopyAction | PollAction;
 
 export interface Step {
   /** Stable id for --json, interruption tests and phase filters, e.g. "main.start". */

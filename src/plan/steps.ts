@@ -32,6 +32,8 @@ export function fileSteps(
   role: NodeRole,
   observation: Pick<NodeObservation, "fileHashes">,
   service: ServiceManager,
+  /** false: leave the service's own files (the unit) to a later step, after the trial run. */
+  withServiceFiles = true,
 ): Step[] {
   const layout = nodeLayout(node);
   const bootstrap =
@@ -51,10 +53,10 @@ export function fileSteps(
       content: renderStartScript(node, peerOf(pair, node), layout, pair.cluster),
       mode: 0o755,
     },
-    ...service.files(),
+    ...(withServiceFiles ? service.files() : []),
   ].filter((file) => observation.fileHashes[file.path] !== sha256(file.content));
   if (files.length === 0) return [];
-  const after = service.afterFilesChanged();
+  const after = withServiceFiles ? service.afterFilesChanged() : undefined;
   const actions: Action[] = [
     { kind: "exec", node: node.name, command: prepareDirsCommand(layout, node.configDir) },
     ...files.map((file): Action => ({ kind: "upload", node: node.name, ...file })),

@@ -28,6 +28,7 @@ export function localSupervisor(layout: NodeLayout): ServiceManager {
     isRunning: () => alive,
     logTail: (lines) => `tail -n ${lines} ${shQuote(layout.logFile)}`,
     files: () => [],
+    foreground: () => undefined,
     afterFilesChanged: () => undefined,
   };
 }

@@ -1,6 +1,7 @@
 import type { NodeSpec } from "../config/resolve.js";
 import type { NodeLayout } from "../plan/layout.js";
 import { renderSystemdUnit, unitName } from "../render/systemdUnit.js";
+import { shQuote } from "../render/shell.js";
 import type { ServiceManager } from "./types.js";
 
 /** etcd as a systemd service: the rendered unit runs the start script as user etcd (Type=notify). */
@@ -18,5 +19,7 @@ export function systemdService(node: NodeSpec, layout: NodeLayout, cluster: stri
       { path: `/etc/systemd/system/${unit}`, content: renderSystemdUnit(node, layout, cluster), mode: 0o644 },
     ],
     afterFilesChanged: () => `systemctl daemon-reload`,
+    // As the unit runs it: user etcd, the same ExecStart (a simple command, so `&` gives etcd's own pid).
+    foreground: () => `setpriv --reuid=etcd --regid=etcd --init-groups /bin/sh ${shQuote(layout.startScript)}`,
   };
 }

@@ -19,4 +19,9 @@ export interface ServiceManager {
   files(): { path: string; content: string; mode: number }[];
   /** Run after those files changed (systemctl daemon-reload and enable). */
   afterFilesChanged(): string | undefined;
+  /**
+   * Runs the start script in the foreground as the service would (same user), for the trial run before
+   * the service is installed; undefined where the service runs the start script directly already.
+   */
+  foreground(): string | undefined;
 }

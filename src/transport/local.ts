@@ -32,7 +32,7 @@ export class LocalTransport implements HostTransport {
     });
   }
 
-  async upload(file: string, content: string, mode: number): Promise<void> {
+  async upload(file: string, content: string | Uint8Array, mode: number): Promise<void> {
     await mkdir(path.dirname(file), { recursive: true });
     const temp = `${file}.etcd-pair-${process.pid}.tmp`;
     await writeFile(temp, content, { mode });

@@ -101,7 +101,7 @@ export class SshTransport implements HostTransport {
     return this.run(this.wrap(command), options);
   }
 
-  private async run(command: string, options: ExecOptions & { stdin?: string }): Promise<ExecOutcome> {
+  private async run(command: string, options: ExecOptions & { stdin?: string | Uint8Array }): Promise<ExecOutcome> {
     const client = await this.client();
     return new Promise((resolve, reject) => {
       client.exec(command, (err, stream) => {
@@ -118,12 +118,14 @@ export class SshTransport implements HostTransport {
   }
 
   /** Writes through a temp file and mv, with sudo when `become`: the same as `cat > tmp; chmod; mv` by hand. */
-  async upload(path: string, content: string, mode: number, owner?: string): Promise<void> {
+  async upload(path: string, content: string | Uint8Array, mode: number, owner?: string): Promise<void> {
     const q = shQuote;
     const temp = `${path}.etcd-pair-tmp`;
     const chown = owner ? ` && chown ${q(owner)} ${q(temp)}` : "";
     const script = `mkdir -p "$(dirname ${q(path)})" && umask 077 && cat >${q(temp)} && chmod ${mode.toString(8)} ${q(temp)}${chown} && mv ${q(temp)} ${q(path)}`;
-    const outcome = await this.run(this.wrap(script), { stdin: content, timeoutMs: 60_000 });
+    // At least 100 kB/s: a release tarball over a slow link must not time out.
+    const timeoutMs = 60_000 + Math.ceil(content.length / 100);
+    const outcome = await this.run(this.wrap(script), { stdin: content, timeoutMs });
     if (outcome.code !== 0) throw this.fail(`writing ${path} failed (exit ${outcome.code}): ${outcome.stderr.trim()}`);
   }
 

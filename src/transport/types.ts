@@ -12,7 +12,7 @@ export interface HostTransport {
   /** Runs a POSIX sh command line. Never rejects for a non-zero exit: that is in the outcome. */
   exec(command: string, options?: ExecOptions): Promise<ExecOutcome>;
   /** Writes a file atomically (temp file + rename) with the given mode (and owner, user:group). */
-  upload(path: string, content: string, mode: number, owner?: string): Promise<void>;
+  upload(path: string, content: string | Uint8Array, mode: number, owner?: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -22,6 +22,23 @@ export function freshHost(node: string, overrides: Partial<NodeObservation> = {}
   };
 }
 
+const GiB = 1024 ** 3;
+
+/** A systemd host as a full probe sees it before `up`: etcd 3.5.16, every preflight check fine. */
+export function readyHost(node: string, overrides: Partial<NodeObservation> = {}): NodeObservation {
+  return freshHost(node, {
+    systemd: true,
+    etcdUser: true,
+    arch: "x86_64",
+    clockOffsetMs: 0,
+    clockRttMs: 20,
+    disk: { path: "/var/lib", availableBytes: 50 * GiB, mountPoint: "/" },
+    peerReach: { result: "refused" },
+    packagedUnit: { active: "inactive", enabled: "" },
+    ...overrides,
+  });
+}
+
 export function status(memberId: string, leaderId: string, overrides: Partial<EndpointStatus> = {}): EndpointStatus {
   return {
     endpoint: "",

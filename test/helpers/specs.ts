@@ -21,5 +21,24 @@ export function localNode(
 /** The pair of the documented example config, with fixed paths for golden files. */
 export const DEMO_PAIR: PairSpec = {
   cluster: "demo",
+  install: { kind: "preinstalled" },
   nodes: [localNode("alpha", 23791, 23801), localNode("beta", 23792, 23802)],
+};
+
+/** The same node as a real host over SSH, at the paths etcd-pair uses there. */
+export function sshNode(node: NodeSpec, address: string): NodeSpec {
+  return {
+    ...node,
+    address,
+    peerPort: 2380,
+    host: { kind: "ssh", host: address, port: 22, user: "root", knownHostsFile: "/k", become: false },
+    configDir: "/etc/etcd-pair/demo",
+    stateDir: "/var/lib/etcd-pair/demo",
+  };
+}
+
+/** The demo pair on two SSH hosts. */
+export const SSH_PAIR: PairSpec = {
+  ...DEMO_PAIR,
+  nodes: [sshNode(DEMO_PAIR.nodes[0], "10.0.0.1"), sshNode(DEMO_PAIR.nodes[1], "10.0.0.2")],
 };

@@ -65,6 +65,38 @@ describe("preflight: up refuses before touching any host", () => {
     expect(plan.stdout).toContain(`# BLOCKED on beta: client port ${port} is in use`);
   });
 
+  it("passes the host checks on loopback: the peer port answers (refused), one clock, room on the disk", async () => {
+    requireBuild(build);
+    pair = await TestPair.create(build.binDir);
+    const plan = await pair.run(["plan"]);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).not.toContain("# BLOCKED");
+    expect(plan.stdout).not.toMatch(/# warning: .*(peer URL|clock|etcd\.service|architecture)/);
+  });
+
+  it("refuses a peer that never answers, after at most the 2 s connect timeout", async () => {
+    requireBuild(build);
+    pair = await TestPair.create(build.binDir);
+    // The probe's /dev/tcp test runs `timeout 2 bash …`: a bash that never returns is a SYN nobody answers.
+    const silent = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-silent-peer-"));
+    await writeFile(path.join(silent, "bash"), "#!/bin/sh\nexec sleep 30\n");
+    await chmod(path.join(silent, "bash"), 0o755);
+    const started = Date.now();
+    const result = await pair.run(["up"], { env: { PATH: `${silent}:${process.env.PATH ?? ""}` } });
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(result.code).toBe(2);
+    for (const [node, peer] of [
+      ["alpha", "beta"],
+      ["beta", "alpha"],
+    ] as const) {
+      expect(result.stderr).toContain(
+        `${node}: ${node} cannot connect to ${peer}'s peer URL http://127.0.0.1:${pair.ports[peer][1]} (no answer within 2 s)`,
+      );
+    }
+    expect(result.stderr).toContain("only the peer ports need to be open between them");
+    expect(existsSync(pair.nodeDir("alpha"))).toBe(false);
+  });
+
   it("refuses a data dir that holds someone else's files, and leaves them be", async () => {
     requireBuild(build);
     pair = await TestPair.create(build.binDir);

@@ -38,7 +38,7 @@ const edit = (from: string, to: string) => {
 describe("config", () => {
   it("accepts the documented example and applies defaults", () => {
     const config = parseConfig(GOOD, "etcd-pair.yaml");
-    expect(config.etcd).toEqual({ binDir: "/usr/bin", clientPort: 2379, peerPort: 2380 });
+    expect(config.etcd).toEqual({ binDir: "/usr/bin", clientPort: 2379, peerPort: 2380, install: "preinstalled" });
     const pair = resolvePair(config, "/srv/pair");
     expect(pair.nodes[0]).toMatchObject({
       name: "alpha",
@@ -55,6 +55,61 @@ describe("config", () => {
     const text = `cluster: c\nnodes:\n  - { name: a, address: 127.0.0.1, local: { dir: a } }\n  - { name: b, address: 127.0.0.2, local: { dir: b } }\n`;
     const pair = resolvePair(parseConfig(text, "x"), "/x");
     expect([pair.nodes[1].clientPort, pair.nodes[1].peerPort]).toEqual([2379, 2380]);
+  });
+
+  const SHA = "a".repeat(64);
+  const SSH_NODES = `nodes:
+  - { name: a, address: 10.0.0.1, ssh: { user: root } }
+  - { name: b, address: 10.0.0.2, ssh: { user: root } }
+`;
+
+  it("install: tarball defaults binDir to /usr/local/bin and resolves the file against the config's dir", () => {
+    const text = `cluster: c\netcd:\n  install:\n    tarball: { file: dl/etcd-v3.5.16-linux-amd64.tar.gz, sha256: ${SHA} }\n${SSH_NODES}`;
+    const pair = resolvePair(parseConfig(text, "x"), "/srv/pair");
+    expect(pair.install).toEqual({
+      kind: "tarball",
+      source: { file: "/srv/pair/dl/etcd-v3.5.16-linux-amd64.tar.gz" },
+      sha256: SHA,
+      fileName: "etcd-v3.5.16-linux-amd64.tar.gz",
+    });
+    expect(pair.nodes.map((n) => n.binDir)).toEqual(["/usr/local/bin", "/usr/local/bin"]);
+  });
+
+  it("install: tarball from a URL takes the file name from its path; apt keeps /usr/bin", () => {
+    const url = "https://example.org/v3.5.16/etcd-v3.5.16-linux-arm64.tar.gz?x=1";
+    const text = `cluster: c\netcd:\n  install:\n    tarball: { url: "${url}", sha256: ${SHA} }\n${SSH_NODES}`;
+    expect(resolvePair(parseConfig(text, "x"), "/x").install).toMatchObject({
+      source: { url },
+      fileName: "etcd-v3.5.16-linux-arm64.tar.gz",
+    });
+    const apt = resolvePair(parseConfig(`cluster: c\netcd: { install: apt }\n${SSH_NODES}`, "x"), "/x");
+    expect([apt.install, apt.nodes[0].binDir]).toEqual([{ kind: "apt" }, "/usr/bin"]);
+  });
+
+  it.each([
+    ["an unknown install kind", "install: yum", "etcd.install: must be preinstalled, apt, or"],
+    [
+      "a tarball with file and url",
+      `install: { tarball: { file: a.tgz, url: "https://x.org/a.tgz", sha256: ${SHA} } }`,
+      "needs exactly one of file or url",
+    ],
+    ["a tarball without sha256", "install: { tarball: { file: a.tgz } }", "etcd.install.tarball.sha256"],
+    ["a short sha256", "install: { tarball: { file: a.tgz, sha256: abc } }", "must be 64 lowercase hex digits"],
+    [
+      "a tarball URL over ftp",
+      `install: { tarball: { url: "ftp://x.org/a.tgz", sha256: ${SHA} } }`,
+      "must be an http(s) URL",
+    ],
+    ["apt with another binDir", "install: apt\n  binDir: /opt/etcd", "etcd.binDir: install: apt puts etcd in /usr/bin"],
+  ])("rejects %s", (_, etcd, message) => {
+    const problems = problemsOf(`cluster: c\netcd:\n  ${etcd}\n${SSH_NODES}`);
+    expect(problems.join("\n")).toContain(message);
+  });
+
+  it("rejects install on local nodes: they use etcd from binDir", () => {
+    expect(problemsOf(edit("binDir: /usr/bin", "install: apt")).join("\n")).toContain(
+      "etcd.install: installs etcd on SSH hosts only; nodes[0] (alpha) is local",
+    );
   });
 
   const cases: [string, string, string][] = [

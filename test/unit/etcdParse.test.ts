@@ -3,7 +3,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { idToHex, parseLossless } from "../../src/etcd/json.js";
-import { parseListeningPorts, parseProbe } from "../../src/etcd/probe.js";
+import {
+  clockEstimate,
+  parseDiskSpace,
+  parseListeningPorts,
+  parsePackagedUnit,
+  parsePeerReach,
+  parseProbe,
+} from "../../src/etcd/probe.js";
 import { parseEndpointStatus, parseMemberList } from "../../src/etcd/status.js";
 
 const fixture = (name: string) =>
@@ -81,6 +88,16 @@ describe("probe output", () => {
     expect(beta.status?.leaderId).toBe(alpha.status?.memberId);
     expect(beta.members).toBeUndefined();
     expect(alpha.listeningPorts).toContain(Number(/:(\d+)"/.exec(fixture(`probe-${series}-alpha.txt`))?.[1]));
+    // Recorded before the probe had these sections: left out, not guessed.
+    for (const o of [alpha, beta]) {
+      expect(o.disk).toBeUndefined();
+      expect(o.peerReach).toBeUndefined();
+      expect(o.packagedUnit).toBeUndefined();
+      expect(o.clockOffsetMs).toBeUndefined();
+    }
+    const timed = parseProbe("alpha", fixture(`probe-${series}-alpha.txt`), { before: 1000, after: 1100 });
+    expect(timed.clockOffsetMs).toBeUndefined();
+    expect(timed.clockRttMs).toBeUndefined();
   });
 
   it("reads a stopped node with no data", () => {
@@ -122,5 +139,112 @@ describe("probe output", () => {
       "   0: 00000000000000000000000000000000:0050 00000000000000000000000000000000:0000 0A 0 0 0 0 0 3 1",
     ].join("\n");
     expect(parseListeningPorts(proc)).toEqual([80, 23785]);
+  });
+});
+
+describe("probe sections added for preflight", () => {
+  const probe = (...lines: string[]) => lines.join("\n");
+
+  it("reads free space from df -Pk, for the nearest existing parent of the data dir", () => {
+    const df = [
+      "/var/lib",
+      "Filesystem     1024-blocks     Used Available Capacity Mounted on",
+      "/dev/vda1        264212084 31380732  75010180      30% /",
+    ].join("\n");
+    expect(parseDiskSpace(df)).toEqual({ path: "/var/lib", availableBytes: 75010180 * 1024, mountPoint: "/" });
+    // Spaces in the device and the mount point; a capacity df could not compute.
+    const odd = "/mnt/my data\nFilesystem 1024-blocks Used Available Capacity Mounted on\nmy fs 10 0 10 - /mnt/my data";
+    expect(parseDiskSpace(odd)).toEqual({ path: "/mnt/my data", availableBytes: 10240, mountPoint: "/mnt/my data" });
+    expect(parseDiskSpace("/var/lib")).toBeUndefined(); // df failed
+    expect(parseDiskSpace("")).toBeUndefined();
+    expect(parseDiskSpace(undefined)).toBeUndefined();
+    const o = parseProbe("alpha", probe("@@etcd-pair:disk", df, "@@etcd-pair:listening"));
+    expect(o.disk?.availableBytes).toBe(75010180 * 1024);
+  });
+
+  it.each<[string, string, ReturnType<typeof parsePeerReach>]>([
+    ["connected", "exit=0", { result: "open" }],
+    [
+      "refused",
+      "etcd-pair: connect: Connection refused\netcd-pair: line 1: /dev/tcp/10.0.0.2/2380: Connection refused\nexit=1",
+      { result: "refused" },
+    ],
+    ["timed out", "exit=124", { result: "unreachable", detail: "no answer within 2 s" }],
+    [
+      "no route",
+      "etcd-pair: connect: No route to host\netcd-pair: line 1: /dev/tcp/10.0.0.2/2380: No route to host\nexit=1",
+      { result: "unreachable", detail: "connect: No route to host" },
+    ],
+    [
+      "network unreachable",
+      "etcd-pair: connect: Network is unreachable\netcd-pair: line 1: /dev/tcp/10.9.0.2/2380: Network is unreachable\nexit=1",
+      { result: "unreachable", detail: "connect: Network is unreachable" },
+    ],
+    [
+      "a name that does not resolve",
+      "etcd-pair: line 1: beta.invalid: Name or service not known\netcd-pair: line 1: /dev/tcp/beta.invalid/2380: Invalid argument\nexit=1",
+      { result: "unreachable", detail: "beta.invalid: Name or service not known" },
+    ],
+    [
+      "no bash",
+      "timeout: failed to run command 'bash': No such file or directory\nexit=127",
+      { result: "unknown", detail: "timeout: failed to run command 'bash': No such file or directory" },
+    ],
+    ["no timeout", "sh: 1: timeout: not found\nexit=127", { result: "unknown", detail: "sh: 1: timeout: not found" }],
+    ["something else", "etcd-pair: line 1: odd\nexit=1", { result: "unknown", detail: "odd" }],
+    ["an empty section", "", undefined],
+    ["a cut-off section", "etcd-pair: connect: Connection refused", undefined],
+  ])("classifies a peer connection that %s", (_name, text, expected) => {
+    expect(parsePeerReach(text)).toEqual(expected);
+  });
+
+  it("reads the packaged etcd.service, and nothing where systemd is not the init", () => {
+    expect(parsePackagedUnit("active=active\nenabled=enabled")).toEqual({ active: "active", enabled: "enabled" });
+    expect(parsePackagedUnit("active=inactive\nenabled=")).toEqual({ active: "inactive", enabled: "" });
+    expect(parsePackagedUnit("active=inactive\nenabled=not-found")).toEqual({
+      active: "inactive",
+      enabled: "not-found",
+    });
+    expect(parsePackagedUnit("active=failed")).toEqual({ active: "failed", enabled: "" });
+    expect(parsePackagedUnit("")).toBeUndefined();
+    expect(parsePackagedUnit(undefined)).toBeUndefined();
+    const o = parseProbe("alpha", probe("@@etcd-pair:packaged-unit", "active=activating", "enabled=enabled"));
+    expect(o.packagedUnit).toEqual({ active: "activating", enabled: "enabled" });
+  });
+
+  it("estimates the host's clock offset from the midpoint of what is left of the round trip", () => {
+    // Controller: exec at 1_000_000 ms, output back at 1_000_300. The host ran the probe for 200 ms of that,
+    // starting at its 1_005_060 ms: the start fell between 1_000_000 and 1_000_100, midpoint 1_000_050.
+    const ns = (ms: number) => `${ms}000000`;
+    const clock = `${ns(1_005_060)}\n${ns(1_005_260)}`;
+    expect(clockEstimate(clock, { before: 1_000_000, after: 1_000_300 })).toEqual({
+      clockOffsetMs: 5_010,
+      clockRttMs: 100,
+    });
+    // A host behind the controller.
+    expect(clockEstimate(`${ns(998_000)}\n${ns(998_010)}`, { before: 1_000_000, after: 1_000_030 })).toEqual({
+      clockOffsetMs: -2_010,
+      clockRttMs: 20,
+    });
+    // The host's elapsed time can exceed the controller's by rounding: no negative round trip.
+    expect(clockEstimate(`${ns(1_000_000)}\n${ns(1_000_012)}`, { before: 1_000_000, after: 1_000_010 })).toEqual({
+      clockOffsetMs: 0,
+      clockRttMs: 0,
+    });
+    // date without %N (not GNU), a missing end, no section.
+    expect(clockEstimate("1700000000%N\n1700000000%N", { before: 0, after: 1 })).toBeUndefined();
+    expect(clockEstimate(ns(1_000_000), { before: 0, after: 1 })).toBeUndefined();
+    expect(clockEstimate(undefined, { before: 0, after: 1 })).toBeUndefined();
+    const o = parseProbe("alpha", probe("@@etcd-pair:clock", ns(1_000_100), ns(1_000_150)), {
+      before: 1_000_000,
+      after: 1_000_080,
+    });
+    expect(o).toMatchObject({ clockOffsetMs: 85, clockRttMs: 30 });
+    expect(parseProbe("alpha", probe("@@etcd-pair:clock", ns(1), ns(2))).clockOffsetMs).toBeUndefined();
+  });
+
+  it("takes uname -m as the arch only when the probe printed it", () => {
+    expect(parseProbe("a", "@@etcd-pair:host\nsystemd\netcd-user\naarch64").arch).toBe("aarch64");
+    expect(parseProbe("a", "@@etcd-pair:host\nsystemd\netcd-user").arch).toBe("");
   });
 });

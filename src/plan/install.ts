@@ -1,0 +1,111 @@
+import type { NodeSpec, PairSpec } from "../config/resolve.js";
+import { aptInstallCommand, parseTarballName, tarballInstallCommand } from "../etcd/install.js";
+import { lastLine } from "../etcd/status.js";
+import { judgeVersion, parseEtcdVersionOutput } from "../etcd/version.js";
+import { shQuote } from "../render/shell.js";
+import { nodeLayout } from "./layout.js";
+import type { NodeObservation } from "./observed.js";
+import type { Expectation, Step } from "./step.js";
+
+/** The tarball as the controller holds it, checked against the config's sha256. */
+export interface LocalTarball {
+  path: string;
+  sha256: string;
+  fileName: string;
+}
+
+/** `etcd --version` passes the version gate (and names the tarball's version, when it has one). */
+function versionAccepted(expected: string | undefined): Expectation {
+  return {
+    describe: expected ? `etcd ${expected}, accepted by the version gate` : "a version accepted by the version gate",
+    check: ([outcome]) => {
+      if (!outcome || outcome.code !== 0) return lastLine(outcome?.stderr ?? "") || "etcd --version failed";
+      const version = parseEtcdVersionOutput(outcome.stdout);
+      if (!version) return `no version in: ${lastLine(outcome.stdout)}`;
+      if (expected && version.text !== expected) return `installed etcd is ${version.text}, not ${expected}`;
+      return judgeVersion(version).refusal;
+    },
+  };
+}
+
+function versionStep(node: NodeSpec, expected: string | undefined): Step {
+  return {
+    id: `${node.name}.install.version`,
+    title: `etcd on ${node.name} runs and its version is accepted`,
+    node: node.name,
+    kind: "verify",
+    actions: [
+      {
+        kind: "exec",
+        node: node.name,
+        command: `${shQuote(`${node.binDir}/etcd`)} --version`,
+        expect: versionAccepted(expected),
+      },
+    ],
+  };
+}
+
+/** Whether `up` installs etcd on this host: the config asks for it and the host lacks that etcd. */
+export function needsInstall(pair: PairSpec, observation: NodeObservation): boolean {
+  const install = pair.install;
+  const present = observation.binaries.etcd && observation.binaries.etcdctl;
+  if (install.kind === "apt") return !present;
+  if (install.kind === "tarball") return !present || observation.installedTarball !== install.sha256;
+  return false;
+}
+
+/**
+ * Puts etcd on an SSH host when the config asks for it and the host lacks it: apt, or a release
+ * tarball uploaded from the controller (hosts need no internet). Nothing when it is there already.
+ */
+export function installSteps(
+  pair: PairSpec,
+  node: NodeSpec,
+  observation: NodeObservation,
+  tarball: LocalTarball | undefined,
+): Step[] {
+  const install = pair.install;
+  if (!needsInstall(pair, observation)) return [];
+  if (install.kind === "apt") {
+    return [
+      {
+        id: `${node.name}.install.apt`,
+        title: `install etcd on ${node.name} with apt (etcd-server, etcd-client)`,
+        node: node.name,
+        kind: "change",
+        actions: [{ kind: "exec", node: node.name, command: aptInstallCommand(), timeoutMs: 600_000 }],
+        hint: "The host's apt sources must offer etcd-server and etcd-client (Debian 12 ships 3.4.23).",
+      },
+      versionStep(node, undefined),
+    ];
+  }
+  if (install.kind !== "tarball") return [];
+  if (!tarball) throw new Error("install: tarball needs the controller's copy of the tarball");
+  const layout = nodeLayout(node);
+  const uploaded = `${layout.installDir}/${tarball.fileName}`;
+  return [
+    {
+      id: `${node.name}.install.tarball`,
+      title: `install etcd on ${node.name} from ${tarball.fileName} into ${node.binDir}`,
+      node: node.name,
+      kind: "change",
+      actions: [
+        { kind: "copy", node: node.name, source: tarball.path, sha256: tarball.sha256, path: uploaded, mode: 0o600 },
+        {
+          kind: "exec",
+          node: node.name,
+          command: tarballInstallCommand({
+            tarball: uploaded,
+            sha256: tarball.sha256,
+            unpackDir: `${layout.installDir}/unpacked`,
+            binDir: node.binDir,
+            markerFile: layout.installMarkerFile,
+          }),
+          timeoutMs: 120_000,
+        },
+      ],
+      hint: "The tarball must have etcd's release layout: etcd-vX.Y.Z-linux-ARCH/{etcd,etcdctl,etcdutl}.",
+    },
+    versionStep(node, parseTarballName(tarball.fileName)?.version.text),
+  ];
+}

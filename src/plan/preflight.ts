@@ -1,0 +1,242 @@
+import type { NodeSpec, PairSpec } from "../config/resolve.js";
+import { peerUrl } from "../etcd/urls.js";
+import { parseTarballName, releaseArch } from "../etcd/install.js";
+import { needsInstall } from "./install.js";
+import { judgeVersion, type EtcdVersion } from "../etcd/version.js";
+import { nodeLayout } from "./layout.js";
+import { observationOf, type NodeObservation } from "./observed.js";
+import { peerOf } from "./steps.js";
+
+/** Something that stops `up` before it touches any host. */
+export interface Blocker {
+  node: string;
+  problem: string;
+  fix: string;
+}
+
+export interface Preflight {
+  blockers: Blocker[];
+  /** Worth knowing, not worth stopping for. */
+  warnings: string[];
+}
+
+/** Above this, etcd warns about the peers' clock difference, and generation tokens carry unix seconds. */
+export const MAX_CLOCK_SKEW_MS = 1000;
+/** etcd's default backend quota is 2 GiB; below this much free space, up refuses. */
+export const MIN_FREE_BYTES = 1024 ** 3;
+/** Below this much free space, up warns. */
+export const LOW_FREE_BYTES = 4 * 1024 ** 3;
+
+const ACTIVE_STATES = new Set(["active", "activating", "reloading"]);
+const ENABLED_STATES = new Set(["enabled", "enabled-runtime"]);
+
+function unreachableFix(error: string): string {
+  if (/host key/.test(error))
+    return "compare the key with the host's own (ssh-keyscan on a trusted path), then fix known_hosts";
+  if (/authentication|identity file/.test(error))
+    return "check ssh.user and ssh.identityFile (or the keys in your SSH agent)";
+  if (/sudo/.test(error)) return "give the SSH user passwordless sudo, or connect as root";
+  return "check that the host is up and its sshd reachable";
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+function signedMs(ms: number): string {
+  return `${ms >= 0 ? "+" : ""}${Math.round(ms)} ms`;
+}
+
+/** Free space, peer port, the packaged etcd.service: what one host's own probe tells. */
+function hostChecks(
+  pair: PairSpec,
+  node: NodeSpec,
+  o: NodeObservation,
+  block: (problem: string, fix: string) => void,
+  warn: (warning: string) => void,
+): void {
+  if (o.disk) {
+    const where = `${o.disk.mountPoint} (the filesystem of ${o.disk.path})`;
+    const why = "etcd's backend may grow to its default quota of 2 GiB, plus WAL files and snapshots";
+    if (o.disk.availableBytes < MIN_FREE_BYTES) {
+      block(
+        `only ${gib(o.disk.availableBytes)} free on ${where}, less than 1 GiB: ${why}`,
+        node.host.kind === "local"
+          ? "free space there, or set local.dir to a directory on a larger filesystem"
+          : `free space there, or mount a larger filesystem at ${nodeLayout(node).root}`,
+      );
+    } else if (o.disk.availableBytes < LOW_FREE_BYTES) {
+      warn(`${node.name}: only ${gib(o.disk.availableBytes)} free on ${where}: ${why}`);
+    }
+  }
+  const peer = peerOf(pair, node);
+  const target = `${peer.name}'s peer URL ${peerUrl(peer)}`;
+  if (o.peerReach?.result === "unreachable") {
+    block(
+      `${node.name} cannot connect to ${target}${o.peerReach.detail ? ` (${o.peerReach.detail})` : ""}`,
+      `let TCP port ${peer.peerPort} through between the hosts, both ways (firewall, security groups, routes); ` +
+        "only the peer ports need to be open between them, not the client ports",
+    );
+  } else if (o.peerReach?.result === "unknown") {
+    warn(
+      `${node.name}: could not test the connection to ${target}` +
+        `${o.peerReach.detail ? ` (${o.peerReach.detail})` : ""}; make sure the hosts reach each other on the peer ports`,
+    );
+  }
+  if (node.host.kind === "ssh" && o.packagedUnit) {
+    if (ACTIVE_STATES.has(o.packagedUnit.active)) {
+      block(
+        `etcd.service (the etcd package's own unit) is ${o.packagedUnit.active}: a second etcd, on ports 2379/2380 by default`,
+        "systemctl disable --now etcd.service (disable, do not mask: a masked unit is a link to /dev/null)",
+      );
+    } else if (ENABLED_STATES.has(o.packagedUnit.enabled)) {
+      warn(
+        `${node.name}: etcd.service (the etcd package's own unit) is enabled: it would start at boot and compete ` +
+          "for port 2379; run 'systemctl disable etcd.service' (disable, do not mask)",
+      );
+    }
+  }
+}
+
+/** Checks that compare the two hosts: clocks and architectures. */
+function pairChecks(pair: PairSpec, observations: readonly NodeObservation[], result: Preflight): void {
+  const [a, b] = pair.nodes.map((n) => observationOf(observations, n.name)) as [NodeObservation, NodeObservation];
+  if (!a.reachable || !b.reachable) return;
+  if (
+    a.clockOffsetMs !== undefined &&
+    b.clockOffsetMs !== undefined &&
+    a.clockRttMs !== undefined &&
+    b.clockRttMs !== undefined
+  ) {
+    const difference = Math.abs(a.clockOffsetMs - b.clockOffsetMs);
+    const uncertainty = (a.clockRttMs + b.clockRttMs) / 2;
+    if (difference - uncertainty > MAX_CLOCK_SKEW_MS) {
+      // The one further from the controller's clock is the likelier culprit.
+      const [off, other] = Math.abs(a.clockOffsetMs) >= Math.abs(b.clockOffsetMs) ? [a, b] : [b, a];
+      result.blockers.push({
+        node: off.node,
+        problem:
+          `the clocks of ${a.node} and ${b.node} differ by ${(difference / 1000).toFixed(1)} s ` +
+          `(±${Math.round(uncertainty)} ms; against this machine: ${off.node} ${signedMs(off.clockOffsetMs ?? 0)}, ` +
+          `${other.node} ${signedMs(other.clockOffsetMs ?? 0)}); etcd warns above 1 s and the boot guard's ` +
+          "generation tokens carry unix seconds",
+        fix: "enable time sync on both hosts (timedatectl set-ntp true with systemd-timesyncd, or chrony) and check 'timedatectl'",
+      });
+    }
+  }
+  if (a.arch && b.arch && a.arch !== b.arch) {
+    result.warnings.push(
+      `${a.node} is ${a.arch} and ${b.node} is ${b.arch}: etcd members may differ in architecture, ` +
+        "but a mixed pair is the less tested setup; install each host's own etcd build",
+    );
+  }
+}
+
+/** The version the host will run: the tarball's (from its name) when up installs it, else what is there. */
+function expectedVersion(pair: PairSpec, o: NodeObservation): EtcdVersion | undefined {
+  if (!needsInstall(pair, o)) return o.version;
+  return pair.install.kind === "tarball" ? parseTarballName(pair.install.fileName)?.version : undefined;
+}
+
+/** What the tarball's name says, judged before it is uploaded: the version gate and the host's architecture. */
+function tarballChecks(pair: PairSpec, o: NodeObservation, block: (problem: string, fix: string) => void): void {
+  if (pair.install.kind !== "tarball") return;
+  const name = parseTarballName(pair.install.fileName);
+  if (!name) return; // Not an official name: the version is checked on the host right after the install.
+  const refusal = judgeVersion(name.version).refusal;
+  if (refusal) block(`${pair.install.fileName}: ${refusal}`, "point etcd.install.tarball at a fixed release");
+  if (o.arch && releaseArch(o.arch) !== name.arch) {
+    block(
+      `${pair.install.fileName} is built for ${name.arch}, but the host is ${o.arch}`,
+      `use the etcd-v${name.version.text}-linux-${releaseArch(o.arch)}.tar.gz release`,
+    );
+  }
+}
+
+export function preflight(pair: PairSpec, observations: readonly NodeObservation[]): Preflight {
+  const result: Preflight = { blockers: [], warnings: [] };
+  const { blockers } = result;
+  for (const node of pair.nodes) {
+    const o = observationOf(observations, node.name);
+    const block = (problem: string, fix: string) => blockers.push({ node: node.name, problem, fix });
+    if (!o.reachable) {
+      block(`host cannot be probed: ${o.error ?? "unknown error"}`, unreachableFix(o.error ?? ""));
+      continue;
+    }
+    const installing = needsInstall(pair, o);
+    if (installing && pair.install.kind === "tarball") tarballChecks(pair, o, block);
+    for (const tool of ["etcd", "etcdctl"] as const) {
+      if (!o.binaries[tool] && !installing) {
+        block(
+          `${node.binDir}/${tool} is missing or not executable`,
+          `install etcd 3.4.21+/3.5.5+ there, or set etcd.binDir (or nodes[].binDir) to where ${tool} is`,
+        );
+      }
+    }
+    if (o.binaries.etcd && !o.version && !installing) {
+      block(`could not read the version of ${node.binDir}/etcd`, `run '${node.binDir}/etcd --version' on the host`);
+    }
+    if (o.version && !installing) {
+      const verdict = judgeVersion(o.version);
+      if (verdict.refusal) block(verdict.refusal, "install a fixed etcd (3.4.21+, 3.5.5+ or 3.6) and run up again");
+    }
+    if (!o.running) {
+      for (const [what, portNumber] of [
+        ["client", node.clientPort],
+        ["peer", node.peerPort],
+      ] as const) {
+        if (o.listeningPorts.includes(portNumber)) {
+          block(
+            `${what} port ${portNumber} is in use by another process`,
+            `stop that process (ss -ltnp 'sport = :${portNumber}') or choose another ${what}Port in the config`,
+          );
+        }
+      }
+    }
+    if (node.host.kind === "ssh") {
+      if (!o.systemd) block("systemd is not the host's init", "etcd-pair runs etcd as a systemd service on SSH hosts");
+      // Debian's package creates the user; a tarball install creates it too.
+      if (!o.etcdUser && pair.install.kind === "preinstalled") {
+        block(
+          "there is no user etcd",
+          "create it: useradd --system --home-dir /var/lib/etcd --shell /usr/sbin/nologin etcd",
+        );
+      }
+    }
+    if (o.fenced) {
+      block(
+        `the pair failed over away from ${node.name} (${o.fenced})`,
+        `bring it back as the new learner with 'etcd-pair rejoin ${node.name}'`,
+      );
+    }
+    if (o.generation && o.dataDir !== "member") {
+      block(
+        `${node.name} was a member of cluster generation ${o.generation} but ${nodeLayout(node).dataDir} holds no member data`,
+        `if the other node holds the data, bring this one back with 'etcd-pair rejoin ${node.name}'; ` +
+          "to start over from nothing, 'etcd-pair down --purge' archives what is left",
+      );
+    }
+    if (o.dataDir === "foreign") {
+      block(
+        `${nodeLayout(node).dataDir} holds files that are not etcd member data`,
+        "move them elsewhere (etcd-pair never deletes data) or choose another local.dir",
+      );
+    }
+    hostChecks(pair, node, o, block, (warning) => result.warnings.push(warning));
+  }
+  const versions = new Set(
+    observations.flatMap((o) => {
+      const version = expectedVersion(pair, o);
+      return version ? [`${version.major}.${version.minor}`] : [];
+    }),
+  );
+  if (versions.size > 1) {
+    blockers.push({
+      node: pair.nodes[1].name,
+      problem: `the nodes run different etcd minor versions (${[...versions].join(", ")})`,
+      fix: "install the same etcd version on both hosts",
+    });
+  }
+  pairChecks(pair, observations, result);
+  return result;
+}

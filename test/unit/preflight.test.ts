@@ -1,0 +1,227 @@
+import { describe, expect, it } from "vitest";
+import type { NodeSpec } from "../../src/config/resolve.js";
+import { probeCommand } from "../../src/etcd/probe.js";
+import { nodeLayout } from "../../src/plan/layout.js";
+import type { NodeObservation } from "../../src/plan/observed.js";
+import { LOW_FREE_BYTES, MIN_FREE_BYTES, preflight } from "../../src/plan/preflight.js";
+import { planUp } from "../../src/plan/up.js";
+import { localSupervisor } from "../../src/service/local.js";
+import { systemdService } from "../../src/service/systemd.js";
+import { freshHost, readyHost as host } from "../helpers/observations.js";
+import { DEMO_PAIR, SSH_PAIR } from "../helpers/specs.js";
+
+const GiB = 1024 ** 3;
+
+const problems = (result: ReturnType<typeof preflight>) => result.blockers.map((b) => b.problem).join("\n");
+
+describe("preflight", () => {
+  it("passes two fresh hosts whose peers refuse (nothing listens yet) or accept", () => {
+    for (const result of ["refused", "open"] as const) {
+      const verdict = preflight(SSH_PAIR, [
+        host("alpha", { peerReach: { result } }),
+        host("beta", { peerReach: { result } }),
+      ]);
+      expect(verdict).toEqual({ blockers: [], warnings: [] });
+    }
+  });
+
+  it("keeps probes without the new sections (older output, plan --offline) as they were", () => {
+    expect(preflight(DEMO_PAIR, [freshHost("alpha"), freshHost("beta")])).toEqual({ blockers: [], warnings: [] });
+  });
+
+  describe("clock skew", () => {
+    const skew = (a: Partial<NodeObservation>, b: Partial<NodeObservation>) =>
+      preflight(SSH_PAIR, [host("alpha", a), host("beta", b)]);
+
+    it("blocks hosts whose clocks differ by more than a second, naming the one further off", () => {
+      const result = skew({ clockOffsetMs: 30 }, { clockOffsetMs: -4_000, clockRttMs: 10 });
+      expect(result.blockers).toHaveLength(1);
+      expect(result.blockers[0]?.node).toBe("beta");
+      expect(result.blockers[0]?.problem).toMatch(/clocks of alpha and beta differ by 4\.0 s \(±15 ms/);
+      expect(result.blockers[0]?.problem).toContain("beta -4000 ms, alpha +30 ms");
+      expect(result.blockers[0]?.fix).toMatch(/timesyncd|chrony/);
+    });
+
+    it("judges the hosts against each other, not against the controller's own clock", () => {
+      expect(skew({ clockOffsetMs: 60_000 }, { clockOffsetMs: 60_300 }).blockers).toEqual([]);
+    });
+
+    it("gives the round trips' uncertainty the benefit of the doubt", () => {
+      // 1.5 s apart, but either estimate may be off by half its round trip: 1500 - (900 + 900) / 2 = 600 ms.
+      expect(skew({ clockOffsetMs: 0, clockRttMs: 900 }, { clockOffsetMs: 1_500, clockRttMs: 900 }).blockers).toEqual(
+        [],
+      );
+      // The same gap measured over fast round trips: 1500 - (100 + 100) / 2 = 1400 ms.
+      expect(problems(skew({ clockOffsetMs: 0, clockRttMs: 100 }, { clockOffsetMs: 1_500, clockRttMs: 100 }))).toMatch(
+        /clocks/,
+      );
+      // The edge: exactly 1000 ms beyond the uncertainty passes, one more blocks.
+      expect(skew({ clockOffsetMs: 0, clockRttMs: 40 }, { clockOffsetMs: 1_040, clockRttMs: 40 }).blockers).toEqual([]);
+      expect(
+        skew({ clockOffsetMs: 0, clockRttMs: 40 }, { clockOffsetMs: 1_041, clockRttMs: 40 }).blockers,
+      ).toHaveLength(1);
+    });
+
+    it("needs both clocks to judge", () => {
+      expect(skew({ clockOffsetMs: undefined }, { clockOffsetMs: 9_000 }).blockers).toEqual([]);
+      expect(skew({ clockRttMs: undefined }, { clockOffsetMs: 9_000 }).blockers).toEqual([]);
+    });
+  });
+
+  describe("free space", () => {
+    const disk = (availableBytes: number) => ({ path: "/var/lib", availableBytes, mountPoint: "/var" });
+
+    it("blocks below 1 GiB, with the free amount, the path and etcd's quota", () => {
+      const result = preflight(SSH_PAIR, [host("alpha", { disk: disk(0.5 * GiB) }), host("beta")]);
+      expect(result.blockers).toHaveLength(1);
+      expect(result.blockers[0]).toMatchObject({ node: "alpha" });
+      expect(result.blockers[0]?.problem).toContain("only 0.5 GiB free on /var (the filesystem of /var/lib)");
+      expect(result.blockers[0]?.problem).toContain("default quota of 2 GiB");
+      expect(result.blockers[0]?.fix).toContain("/var/lib/etcd-pair/demo");
+    });
+
+    it("points local nodes at local.dir", () => {
+      const result = preflight(DEMO_PAIR, [freshHost("alpha"), freshHost("beta", { disk: disk(MIN_FREE_BYTES - 1) })]);
+      expect(result.blockers[0]?.fix).toContain("local.dir");
+    });
+
+    it("warns below 4 GiB, and is quiet from there", () => {
+      const low = preflight(SSH_PAIR, [host("alpha"), host("beta", { disk: disk(LOW_FREE_BYTES - 1) })]);
+      expect(low.blockers).toEqual([]);
+      expect(low.warnings).toEqual([expect.stringMatching(/^beta: only 4\.0 GiB free on \/var/)]);
+      const enough = preflight(SSH_PAIR, [host("alpha"), host("beta", { disk: disk(LOW_FREE_BYTES) })]);
+      expect(enough.warnings).toEqual([]);
+      expect(preflight(SSH_PAIR, [host("alpha"), host("beta", { disk: disk(MIN_FREE_BYTES) })]).blockers).toEqual([]);
+    });
+  });
+
+  describe("peer reachability", () => {
+    it("blocks a host that cannot reach the other's peer URL, and says only the peer port matters", () => {
+      const result = preflight(SSH_PAIR, [
+        host("alpha", { peerReach: { result: "unreachable", detail: "no answer within 2 s" } }),
+        host("beta"),
+      ]);
+      expect(result.blockers).toEqual([
+        {
+          node: "alpha",
+          problem: "alpha cannot connect to beta's peer URL http://10.0.0.2:2380 (no answer within 2 s)",
+          fix: expect.stringMatching(/TCP port 2380 .*both ways.*only the peer ports .*not the client ports/),
+        },
+      ]);
+    });
+
+    it("only warns when it could not test (no bash)", () => {
+      const result = preflight(SSH_PAIR, [
+        host("alpha"),
+        host("beta", { peerReach: { result: "unknown", detail: "sh: 1: timeout: not found" } }),
+      ]);
+      expect(result.blockers).toEqual([]);
+      expect(result.warnings).toEqual([
+        expect.stringContaining("beta: could not test the connection to alpha's peer URL http://10.0.0.1:2380"),
+      ]);
+    });
+  });
+
+  describe("the etcd package's own etcd.service", () => {
+    it("blocks while it runs, with disable (never mask) as the fix", () => {
+      const result = preflight(SSH_PAIR, [
+        host("alpha", { packagedUnit: { active: "active", enabled: "enabled" } }),
+        host("beta"),
+      ]);
+      expect(problems(result)).toMatch(/etcd\.service \(the etcd package's own unit\) is active/);
+      expect(result.blockers[0]?.fix).toMatch(/^systemctl disable --now etcd\.service /);
+      expect(result.blockers[0]?.fix).not.toMatch(/systemctl mask/);
+      expect(result.warnings).toEqual([]);
+    });
+
+    it("warns when it is only enabled: it would start at boot", () => {
+      const result = preflight(SSH_PAIR, [
+        host("alpha"),
+        host("beta", { packagedUnit: { active: "inactive", enabled: "enabled" } }),
+      ]);
+      expect(result.blockers).toEqual([]);
+      expect(result.warnings).toEqual([expect.stringMatching(/^beta: etcd\.service .* start at boot .*port 2379/)]);
+    });
+
+    it.each(["", "not-found", "disabled", "masked"])("says nothing when it is inactive and %j", (enabled) => {
+      const result = preflight(SSH_PAIR, [
+        host("alpha", { packagedUnit: { active: "inactive", enabled } }),
+        host("beta"),
+      ]);
+      expect(result).toEqual({ blockers: [], warnings: [] });
+    });
+
+    it("is not a concern of local nodes", () => {
+      const running = { packagedUnit: { active: "active", enabled: "enabled" } };
+      expect(preflight(DEMO_PAIR, [host("alpha", running), host("beta", running)])).toEqual({
+        blockers: [],
+        warnings: [],
+      });
+    });
+  });
+
+  it("warns, and does not block, when the hosts' architectures differ", () => {
+    const result = preflight(SSH_PAIR, [host("alpha"), host("beta", { arch: "aarch64" })]);
+    expect(result.blockers).toEqual([]);
+    expect(result.warnings).toEqual([expect.stringContaining("alpha is x86_64 and beta is aarch64")]);
+    expect(preflight(SSH_PAIR, [host("alpha"), host("beta", { arch: "" })]).warnings).toEqual([]);
+  });
+
+  it("skips the pair checks when a host cannot be probed", () => {
+    const result = preflight(SSH_PAIR, [
+      host("alpha", { clockOffsetMs: 50_000 }),
+      { ...host("beta", { arch: "aarch64" }), reachable: false, error: "connection refused" },
+    ]);
+    expect(result.blockers.map((b) => b.problem)).toEqual(["host cannot be probed: connection refused"]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("hands its warnings to up's plan and its blockers stop it", () => {
+    const plan = planUp({
+      pair: DEMO_PAIR,
+      observations: [
+        host("alpha", { disk: { path: "/srv", availableBytes: 2 * GiB, mountPoint: "/srv" } }),
+        host("beta", { peerReach: { result: "unreachable", detail: "connect: No route to host" } }),
+      ],
+      service: (node) => localSupervisor(nodeLayout(node)),
+      freshToken: "demo-ffffffffffff",
+      canaryValue: "canary-1",
+    });
+    expect(plan.warnings).toEqual([expect.stringMatching(/^alpha: only 2\.0 GiB free/)]);
+    expect(plan.blockers.map((b) => b.problem)).toEqual([
+      "beta cannot connect to alpha's peer URL http://127.0.0.1:23801 (connect: No route to host)",
+    ]);
+  });
+});
+
+describe("probe command", () => {
+  const [alpha, beta] = DEMO_PAIR.nodes;
+  const local = (node: NodeSpec, peer: NodeSpec) =>
+    probeCommand(node, nodeLayout(node), localSupervisor(nodeLayout(node)), peer);
+
+  it("tries the peer's peer port in the background, bounded by timeout, and reads it at the end", () => {
+    const command = local(alpha, beta);
+    expect(command.startsWith(`{ timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' etcd-pair 127.0.0.1 23802 2>&1;`)).toBe(
+      true,
+    );
+    expect(command).toMatch(/echo '@@etcd-pair:peer'; cat <&3\necho '@@etcd-pair:clock'; echo "\$t0"; date \+%s%N\n}$/);
+    expect(command).toContain("df -Pk");
+    expect(command).not.toContain("etcd.service");
+  });
+
+  it("quotes the peer's address and the data dir for the shell", () => {
+    const odd = { ...beta, address: "beta's host" };
+    const node = { ...alpha, stateDir: "/srv/my pair" };
+    const command = local(node, odd);
+    expect(command).toContain(`etcd-pair 'beta'\\''s host' 23802`);
+    expect(command).toContain(`p='/srv/my pair/data';`);
+  });
+
+  it("asks systemd about the packaged etcd.service on SSH hosts only", () => {
+    const [a, b] = SSH_PAIR.nodes;
+    const command = probeCommand(a, nodeLayout(a), systemdService(a, nodeLayout(a), "demo"), b);
+    expect(command).toContain("etcd-pair 10.0.0.2 2380");
+    expect(command).toContain(`echo "active=$(systemctl is-active etcd.service 2>/dev/null)"`);
+    expect(command).toContain(`echo "enabled=$(systemctl is-enabled etcd.service 2>/dev/null)"`);
+  });
+});
