@@ -13,13 +13,13 @@ describe("bad setups on real hosts: a clear error and nothing changed", () => {
   let dir: string;
   const key = path.join(E2E_CACHE, "id_ed25519");
   const [a, b] = [hostAddress(1), hostAddress(2)];
-  /** A config whose beta node gets `betaSsh` (and whose etcd binDir is `binDir`). */
-  async function configWith(name: string, betaSsh: string, binDir = "/usr/bin"): Promise<string> {
+  /** A config whose beta node gets `betaSsh` (and whose etcd section is `etcd`). */
+  async function configWith(name: string, betaSsh: string, etcd = "{ binDir: /usr/bin }"): Promise<string> {
     const file = path.join(dir, `${name}.yaml`);
     await writeFile(
       file,
       `cluster: e2e
-etcd: { binDir: ${binDir} }
+etcd: ${etcd}
 nodes:
   - name: alpha
     address: ${a.address}
@@ -84,7 +84,11 @@ nodes:
   });
 
   it("a bin dir without etcd", async () => {
-    const result = await cli(["-c", await configWith("no-etcd", `identityFile: ${key}`, "/opt/etcd/bin"), "up"]);
+    const result = await cli([
+      "-c",
+      await configWith("no-etcd", `identityFile: ${key}`, "{ binDir: /opt/etcd/bin }"),
+      "up",
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("alpha: /opt/etcd/bin/etcd is missing or not executable");
     await untouched();
@@ -101,6 +105,43 @@ nodes:
     await onHost(2, "systemctl stop e2e-squatter");
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("beta: peer port 2380 is in use by another process");
+    await untouched();
+  });
+
+  it("the backup cannot reach the main's peer port (its link is cut)", async () => {
+    await hosts("partition", "beta");
+    const result = await cli(["-c", await configWith("partition", `identityFile: ${key}`), "up"]).finally(() =>
+      hosts("heal", "beta"),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`beta: beta cannot connect to alpha's peer URL http://${a.address}:2380`);
+    expect(result.stderr).toContain(`alpha: alpha cannot connect to beta's peer URL http://${b.address}:2380`);
+    await untouched();
+  });
+
+  it("the etcd package's own etcd.service running on a host", async () => {
+    await onHost(2, "systemctl start etcd.service");
+    const result = await cli(["-c", await configWith("packaged", `identityFile: ${key}`), "up"]);
+    await onHost(2, "systemctl stop etcd.service");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("beta: etcd.service (the etcd package's own unit) is active");
+    expect(result.stderr).toContain("systemctl disable --now etcd.service");
+    await untouched();
+  });
+
+  it("a release tarball for another architecture, or with another sha256", async () => {
+    const tarball = path.join(dir, "etcd-v3.5.16-linux-arm64.tar.gz");
+    await writeFile(tarball, "stands in for an arm64 release");
+    const { stdout } = await promisify(execFile)("sha256sum", [tarball]);
+    const sha256 = stdout.slice(0, 64);
+    const install = (sha: string) => `{ install: { tarball: { file: ${tarball}, sha256: "${sha}" } } }`;
+    const arm = await cli(["-c", await configWith("arch", `identityFile: ${key}`, install(sha256)), "up"]);
+    expect(arm.code).toBe(2);
+    expect(arm.stderr).toContain("alpha: etcd-v3.5.16-linux-arm64.tar.gz is built for arm64, but the host is x86_64");
+    const other = "1".repeat(63) + "a";
+    const wrong = await cli(["-c", await configWith("sha", `identityFile: ${key}`, install(other)), "up"]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain(`has sha256 ${sha256}, but etcd.install.tarball.sha256 is ${other}`);
     await untouched();
   });
 });

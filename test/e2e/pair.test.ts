@@ -1,37 +1,89 @@
-import { readFile, writeFile, mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, type CliResult } from "../helpers/cli.js";
 import { E2E_CACHE, hostAddress, hosts, onHost } from "../helpers/e2eHosts.js";
+import { ETCD_BUILDS, requireBuild, type EtcdBuild } from "../helpers/etcdBinaries.js";
+import { buildReleaseTarball } from "../helpers/releaseTarball.js";
+import { readAll, Writer, type AckedWrite } from "../helpers/writer.js";
 
 interface StatusJson {
   healthy: boolean;
   nodes: { name: string; role: string; version: string | null }[];
 }
 
-describe("the pair on real systemd + sshd hosts (etcd 3.4.23 from Debian)", () => {
+const HOSTS_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../scripts/e2e/hosts.sh");
+function build(series: string): EtcdBuild {
+  const found = ETCD_BUILDS.find((b) => b.series === series);
+  if (!found) throw new Error(`no etcd build ${series} in test/helpers/etcdBinaries.ts`);
+  return found;
+}
+
+/**
+ * The two ways etcd gets onto the hosts, one per tested version: Debian's 3.4.23 already in the root fs,
+ * and 3.5 from a release tarball that `up` uploads (the hosts have no route to any download).
+ * The second also fences through a fence command instead of the operator's word.
+ */
+const VARIANTS = [
+  { title: "etcd 3.4.23 preinstalled from Debian", build: build("3.4.23"), tarball: false, fenceCommand: false },
+  { title: "etcd 3.5 installed from a release tarball", build: build("3.5."), tarball: true, fenceCommand: true },
+] as const;
+
+describe.each(VARIANTS)("the pair on real systemd + sshd hosts: $title", (variant) => {
   let dir: string;
   let config: string;
+  let version: string;
+  const etcdctl = variant.tarball ? "/usr/local/bin/etcdctl" : "/usr/bin/etcdctl";
+  const [a, b] = [hostAddress(1), hostAddress(2)];
+  const url = (n: 1 | 2) => `http://${hostAddress(n).address}:2379`;
   const run = (...args: string[]): Promise<CliResult> => cli(["-c", config, ...args], { timeoutMs: 170_000 });
   const roles = async () => {
     const result = await run("status", "--json");
     const state = JSON.parse(result.stdout) as StatusJson;
     return Object.fromEntries(state.nodes.map((n) => [n.name, n.role]));
   };
+  /** `check` until it passes: the pair is healthy again (learner started, canary read, indexes converged). */
+  const healthyWithin = async (timeoutMs: number): Promise<number> => {
+    const started = performance.now();
+    for (;;) {
+      const result = await run("check");
+      if (result.code === 0) return Math.round(performance.now() - started);
+      if (performance.now() - started > timeoutMs)
+        throw new Error(`not healthy after ${timeoutMs} ms:\n${result.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  };
+  const expectAllPresent = async (n: 1 | 2, prefix: string, writes: readonly AckedWrite[]) => {
+    const data = await readAll(url(n), prefix);
+    const missing = writes.filter((w) => data.get(w.key) !== w.value);
+    expect(missing.map((w) => `${w.key}@${w.revision}`)).toEqual([]);
+  };
+  const untouched = async (n: 1 | 2) =>
+    expect(await onHost(n, "ls -d /etc/etcd-pair /var/lib/etcd-pair 2>/dev/null || echo none")).toBe("none\n");
 
   beforeAll(async () => {
+    requireBuild(variant.build);
     await hosts("down");
     await hosts("up", "alpha", "beta");
     dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-e2e-"));
     config = path.join(dir, "etcd-pair.yaml");
-    const [a, b] = [hostAddress(1), hostAddress(2)];
     const key = path.join(E2E_CACHE, "id_ed25519");
+    let etcd = "etcd: { binDir: /usr/bin }";
+    if (variant.tarball) {
+      const tarball = await buildReleaseTarball(variant.build.binDir, path.join(E2E_CACHE, "releases"));
+      version = tarball.version;
+      etcd = `etcd:\n  install:\n    tarball: { file: ${tarball.file}, sha256: ${tarball.sha256} }`;
+    } else {
+      version = "3.4.23";
+    }
+    const fence = variant.fenceCommand ? `failover:\n  fenceCommand: ${HOSTS_SCRIPT} poweroff alpha\n` : "";
     await writeFile(
       config,
       `cluster: e2e
-etcd: { binDir: /usr/bin }
-nodes:
+${etcd}
+${fence}nodes:
   - name: alpha
     address: ${a.address}
     ssh: { host: 127.0.0.1, port: ${a.sshPort}, user: root, identityFile: ${key}, knownHostsFile: known_hosts }
@@ -50,43 +102,156 @@ nodes:
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("host key of [127.0.0.1]:22011 is unknown");
     expect(result.stderr).toContain("--accept-new-host-keys");
+    await untouched(1);
+    await untouched(2);
+  });
+
+  it("plan probes the hosts read-only and prints every command per host", async () => {
+    const plan = await run("--accept-new-host-keys", "plan");
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain("run alpha's start script by hand once: etcd answers, then stop it");
+    expect(plan.stdout).toContain("[beta] $ systemctl enable --quiet etcd-pair-e2e.service");
+    if (variant.tarball) expect(plan.stdout).toContain(`[beta] copy ${path.join(E2E_CACHE, "releases")}/etcd-v`);
+    await untouched(1);
+    await untouched(2);
   });
 
   it("up with --accept-new-host-keys records them and brings up the pair under systemd", async () => {
     const result = await run("--accept-new-host-keys", "up");
     expect(result.stderr).toContain("canary written on alpha is read on beta");
+    if (variant.tarball) {
+      expect(result.stderr).toContain(`install etcd on beta from etcd-v${version}-linux-amd64.tar.gz`);
+      expect(await onHost(2, "/usr/local/bin/etcd --version")).toContain(`etcd Version: ${version}`);
+      expect(await onHost(2, "ls /var/lib/etcd-pair/e2e/install")).toBe(""); // the upload is removed
+    }
     expect(result.code).toBe(0);
     const known = await readFile(path.join(dir, "known_hosts"), "utf8");
     expect(known.split("\n").filter(Boolean)).toHaveLength(2);
-    expect(await roles()).toEqual({ alpha: "leader", beta: "learner" });
+    const status = JSON.parse((await run("status", "--json")).stdout) as StatusJson;
+    expect(status.nodes.map((n) => [n.name, n.role, n.version])).toEqual([
+      ["alpha", "leader", version],
+      ["beta", "learner", version],
+    ]);
     expect((await run("check")).code).toBe(0);
     expect((await run("up")).stderr).toContain("nothing to do");
   });
 
-  it("power loss of the main: failover on the operator's word, then the old main comes back refused", async () => {
+  it("reboot of the main: systemd brings etcd back, every acknowledged write kept, the pair healthy", async () => {
+    const writer = new Writer([url(1)], "/reboot-main/");
+    await writer.waitFor(100);
+    await hosts("reboot", "alpha");
+    const healthyAfter = await healthyWithin(60_000);
+    await writer.waitFor(writer.acked.length + 50);
+    const acked = await writer.stop();
+    await expectAllPresent(1, "/reboot-main/", acked);
+    await expectAllPresent(2, "/reboot-main/", acked);
+    expect(await roles()).toEqual({ alpha: "leader", beta: "learner" });
+    console.log(
+      `${variant.title}: main rebooted, healthy ${healthyAfter} ms after it was back, ${acked.length} writes kept`,
+    );
+  });
+
+  it("reboot of the backup: writes go on, the learner comes back and catches up", async () => {
+    const writer = new Writer([url(1)], "/reboot-backup/");
+    await writer.waitFor(100);
+    await hosts("reboot", "beta");
+    await healthyWithin(60_000);
+    const acked = await writer.stop();
+    expect(writer.failures).toBe(0);
+    await expectAllPresent(2, "/reboot-backup/", acked);
+    expect(await roles()).toEqual({ alpha: "leader", beta: "learner" });
+  });
+
+  it("partition of the backup: writes go on, after the heal the learner catches up", async () => {
+    const writer = new Writer([url(1)], "/partition/");
+    await writer.waitFor(50);
+    await hosts("partition", "beta");
+    try {
+      await writer.waitFor(writer.acked.length + 300);
+      // Cut off, the learner (asked on its own host) lacks what main acknowledged since.
+      const onLearner = await onHost(
+        2,
+        `set -a; . /etc/etcd-pair/e2e/etcdctl.env; ${etcdctl} get /partition/ --prefix --keys-only --consistency=s | grep -c /partition/ || true`,
+      );
+      expect(Number(onLearner)).toBeLessThan(writer.acked.length);
+    } finally {
+      await hosts("heal", "beta");
+    }
+    const caughtUpAfter = await healthyWithin(60_000);
+    const acked = await writer.stop();
+    expect(writer.failures).toBe(0);
+    await expectAllPresent(2, "/partition/", acked);
+    console.log(`${variant.title}: learner caught up ${caughtUpAfter} ms after the heal (${acked.length} writes)`);
+  });
+
+  let keptWrites: AckedWrite[] = [];
+
+  it("power loss of the main under writes: failover keeps what the learner had and reports the loss it measured", async () => {
+    const writer = new Writer([url(1)], "/crash/", 0);
+    await writer.waitFor(300);
     await hosts("poweroff", "alpha");
+    const acked = await writer.stop();
+    // --yes confirms the failover; the fence is the fence command where one is set, else that same word.
     const failover = await run("failover", "--yes", "--json");
     expect(failover.code).toBe(0);
-    expect(JSON.parse(failover.stdout)).toMatchObject({ newMain: "beta", fence: "operator-confirmed" });
+    const report = JSON.parse(failover.stdout) as {
+      newMain: string;
+      fence: string;
+      restoredRevision: number;
+      lostRevisions: number;
+      writableAfterMs: number;
+    };
+    expect(report).toMatchObject({
+      newMain: "beta",
+      fence: variant.fenceCommand ? "fence-command" : "operator-confirmed",
+    });
+    keptWrites = acked.filter((w) => w.revision <= report.restoredRevision);
+    const lostWrites = acked.filter((w) => w.revision > report.restoredRevision);
+    await expectAllPresent(2, "/crash/", keptWrites);
+    const data = await readAll(url(2), "/crash/");
+    expect(lostWrites.filter((w) => data.has(w.key))).toEqual([]);
+    // Powered off, the old main's disk could not be read: the loss is reported as unknown (null), never 0.
+    if (report.lostRevisions !== null) {
+      expect(report.lostRevisions).toBeGreaterThanOrEqual(lostWrites.length);
+      expect(report.lostRevisions).toBeLessThanOrEqual(lostWrites.length + 1);
+    }
     expect(await roles()).toMatchObject({ beta: "leader" });
-    // Power back on: its unit starts at boot, the start script must refuse (newer generation on beta).
+    console.log(
+      `${variant.title}: failover after power loss: ${acked.length} acknowledged, ${keptWrites.length} kept, ` +
+        `${lostWrites.length} lost (reported ${report.lostRevisions}), writable after ${report.writableAfterMs} ms`,
+    );
+  });
+
+  it("the old main powered on again: its start script refuses at boot (newer generation on beta)", async () => {
     await hosts("start", "alpha");
     const state = await roles();
     expect(state.beta).toBe("leader");
     expect(state.alpha).toBe("down");
-    // It was its start script that refused, at boot, and systemd did not retry (exit 78).
     const journal = await onHost(1, "journalctl -b -u etcd-pair-e2e.service -o cat --no-pager");
     expect(journal).toContain("refusing to start alpha: its peer beta serves a newer cluster generation");
     expect(await onHost(1, "systemctl show -p Result --value etcd-pair-e2e.service")).toContain("exit-code");
   });
 
-  it("rejoin brings the old main back as learner; switchover restores the original roles", async () => {
+  it("rejoin brings the old main back as learner with every kept write", async () => {
     expect((await run("rejoin", "alpha")).code).toBe(0);
     expect(await roles()).toEqual({ alpha: "learner", beta: "leader" });
+    await expectAllPresent(1, "/crash/", keptWrites);
+    expect(await onHost(1, "ls /var/lib/etcd-pair/e2e/archive")).toMatch(/data-\d{8}T\d{6}Z/);
+  });
+
+  it("switchover back under writes: the original roles, no acknowledged write lost", async () => {
+    const writer = new Writer([url(2), url(1)], "/switchover/");
+    await writer.waitFor(100);
     const switchover = await run("switchover", "--yes", "--to", "alpha");
     expect(switchover.code).toBe(0);
+    await writer.waitFor(writer.acked.length + 50);
+    const acked = await writer.stop();
+    await expectAllPresent(1, "/switchover/", acked);
     expect(await roles()).toEqual({ alpha: "leader", beta: "learner" });
     expect((await run("check")).code).toBe(0);
+    console.log(
+      `${variant.title}: switchover: ${acked.length} writes acknowledged, 0 lost, longest gap ${writer.longestGapMs()} ms`,
+    );
   });
 
   it("down stops and disables etcd on both hosts; up brings the pair back", async () => {
