@@ -12,7 +12,7 @@ export default tseslint.config(
   },
   {
     // The pure core must not reach the outside world: effects live in transport/ and phases/.
-    files: ["src/config/**", "src/plan/**", "src/render/**", "src/etcd/**", "src/service/**"],
+    files: ["src/config/**", "src/plan/**", "src/render/**", "src/etcd/**", "src/service/**", "src/pki/**"],
     rules: {
       "no-restricted-imports": [
         "error",

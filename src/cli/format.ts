@@ -1,8 +1,10 @@
+import type { AuditReport } from "../phases/audit.js";
 import type { CheckResult } from "../phases/check.js";
 import type { FailoverReport } from "../phases/failover.js";
 import type { SwitchoverResult } from "../phases/switchover.js";
 import type { StepFailure } from "../phases/runner.js";
-import type { PairState } from "../plan/pairState.js";
+import type { StatusReport } from "../phases/status.js";
+import type { TlsState } from "../plan/tlsState.js";
 import { style } from "./style.js";
 
 export function formatBytes(bytes: number | null): string {
@@ -30,7 +32,15 @@ export function table(header: readonly string[], rows: readonly (readonly string
 
 const show = (value: number | string | null) => (value === null ? "-" : String(value));
 
-export function formatStatus(state: PairState): string {
+function formatTls(tls: TlsState): string {
+  if (tls.mode === "plaintext") return "TLS: off (plain text)\n";
+  const certificates = tls.certificates.map(
+    (c) => `  ${c.label}: ${c.notAfter ? `valid until ${c.notAfter.slice(0, 10)} (${c.daysLeft} days)` : "MISSING"}`,
+  );
+  return `TLS: mutual (clients and peers present certificates)\n${certificates.join("\n")}\n`;
+}
+
+export function formatStatus(state: StatusReport): string {
   const rows = state.nodes.map((n) => [
     n.name,
     n.role.toUpperCase(),
@@ -47,8 +57,18 @@ export function formatStatus(state: PairState): string {
     : `cluster ${state.cluster}: NOT HEALTHY\n${state.problems.map((p) => `  - ${p}\n`).join("")}`;
   return (
     table(["NODE", "ROLE", "VERSION", "MEMBER ID", "RAFT INDEX", "APPLIED", "LAG", "DB SIZE", "REACHABLE"], rows) +
-    summary
+    summary +
+    formatTls(state.tls)
   );
+}
+
+export function formatAudit(report: AuditReport): string {
+  const rows = report.nodes.flatMap((n) =>
+    n.error
+      ? [[n.node, "-", "ERROR", n.error]]
+      : n.checks.map((c) => [n.node, c.id, c.result.toUpperCase(), `${c.title}: ${c.detail}`]),
+  );
+  return `${table(["NODE", "CHECK", "RESULT", "DETAIL"], rows)}${report.passed ? "audit passed" : "audit FAILED"}\n`;
 }
 
 export function formatCheck(result: CheckResult): string {

@@ -14,13 +14,15 @@ import { prepareSwitchover, runSwitchover } from "../phases/switchover.js";
 import type { NodeSpec } from "../config/resolve.js";
 import { Hosts } from "../phases/hosts.js";
 import { runPlan } from "../phases/plan.js";
+import { runAudit } from "../phases/audit.js";
+import { runCertsRenew } from "../phases/certs.js";
 import { runStatus } from "../phases/status.js";
 import { runUp } from "../phases/up.js";
 import { printSteps, stepsToJson } from "../plan/printPlan.js";
 import type { Step } from "../plan/step.js";
 import { loadPair, CONFIG_ENV, DEFAULT_CONFIG } from "./configFile.js";
 import { confirm } from "./confirm.js";
-import { formatBytes, formatCheck, formatFailover, formatStatus, formatSwitchover } from "./format.js";
+import { formatAudit, formatBytes, formatCheck, formatFailover, formatStatus, formatSwitchover } from "./format.js";
 import { formatMs, StderrReporter } from "./reporter.js";
 import { EXIT, UsageError } from "./usage.js";
 
@@ -158,6 +160,7 @@ Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
     .action(async (options: { json?: boolean }, command: Command) => {
       await withHosts(command, async (hosts) => {
         const state = await runStatus(hosts);
+        state.tls.warnings.forEach((warning) => new StderrReporter().warn(warning));
         if (options.json) json(state);
         else out(formatStatus(state));
         if (!state.healthy) setExitCode(EXIT.unhealthy);
@@ -176,6 +179,21 @@ Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
         if (options.json) json(result);
         else out(formatCheck(result));
         if (!result.healthy) setExitCode(EXIT.unhealthy);
+      });
+    });
+
+  program
+    .command("audit")
+    .description(
+      "CIS etcd checks 2.1-2.7 on the running etcd's flags and environment, file modes, not root; exit 3 on a failure",
+    )
+    .option("--json", "print JSON on stdout")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      await withHosts(command, async (hosts) => {
+        const report = await runAudit(hosts);
+        if (options.json) json(report);
+        else out(formatAudit(report));
+        if (!report.passed) setExitCode(EXIT.unhealthy);
       });
     });
 
@@ -323,6 +341,26 @@ Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
         });
       },
     );
+
+  const certs = program.command("certs").description("the pair's TLS certificates");
+  certs
+    .command("renew")
+    .description(
+      "issue new member and client certificates (same CA) and roll them out: learner first, then main; no data is lost",
+    )
+    .option("--json", "print the result as JSON on stdout")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      await withHosts(command, async (hosts) => {
+        const result = await runCertsRenew(hosts, new StderrReporter());
+        if (options.json) json(result);
+        else
+          out(
+            result.certificates
+              .map((c) => `${c.label}: valid until ${c.notAfter?.slice(0, 10) ?? "?"} (${c.daysLeft ?? "?"} days)\n`)
+              .join(""),
+          );
+      });
+    });
 
   const snapshot = program
     .command("snapshot")

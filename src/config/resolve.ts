@@ -14,6 +14,26 @@ export interface NodeSpec {
   configDir: string;
   /** Where its data dir, state markers and archive live on its host. */
   stateDir: string;
+  /** Certificate files on its host; undefined when the pair runs in plain text (tls: false). */
+  tls?: NodeTlsFiles;
+}
+
+/** Where a node's certificates live on its host. One member certificate serves clients and peers. */
+export interface NodeTlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** etcd-pair's own client certificate, for the etcdctl calls it runs on the host. */
+  clientCertFile: string;
+  clientKeyFile: string;
+}
+
+/** The pair's CA and certificates on the controller. */
+export interface PairTls {
+  /** Absolute directory on the controller. */
+  dir: string;
+  /** An operator's CA (absolute paths), instead of one etcd-pair creates in dir. */
+  ca?: { cert: string; key: string };
 }
 
 export interface LocalHost {
@@ -50,6 +70,8 @@ export type EtcdInstall =
 export interface PairSpec {
   cluster: string;
   install: EtcdInstall;
+  /** undefined: plain text, by the config's explicit tls: false. */
+  tls?: PairTls;
   /** In config order: the first is the initial main. */
   nodes: readonly [NodeSpec, NodeSpec];
   /** Run on the controller by failover when the old main cannot be reached. */
@@ -101,13 +123,35 @@ function installOf(config: Config, configDir: string): EtcdInstall {
   return { kind: "tarball", source: { url: href }, sha256, fileName: path.posix.basename(new URL(href).pathname) };
 }
 
+function tlsFilesOn(configDir: string): NodeTlsFiles {
+  const at = (file: string) => path.posix.join(configDir, "pki", file);
+  return {
+    caFile: at("ca.crt"),
+    certFile: at("member.crt"),
+    keyFile: at("member.key"),
+    clientCertFile: at("client.crt"),
+    clientKeyFile: at("client.key"),
+  };
+}
+
+function tlsOf(config: Config, configDir: string): PairTls | undefined {
+  if (config.tls === false) return undefined;
+  const resolveFile = (file: string) => path.resolve(configDir, expandHome(file));
+  const ca = config.tls.ca;
+  return {
+    dir: resolveFile(config.tls.dir),
+    ...(ca ? { ca: { cert: resolveFile(ca.cert), key: resolveFile(ca.key) } } : {}),
+  };
+}
+
 /** Applies defaults and makes local dirs absolute, relative to the directory of the config file. */
 export function resolvePair(config: Config, configDir: string): PairSpec {
   const install = installOf(config, configDir);
+  const tls = tlsOf(config, configDir);
   const toSpec = (index: 0 | 1): NodeSpec => {
     const node = config.nodes[index];
     if (!node) throw new Error(`config has no nodes[${index}]`);
-    return {
+    const spec: NodeSpec = {
       name: node.name,
       address: node.address,
       clientPort: node.clientPort ?? config.etcd.clientPort,
@@ -115,7 +159,14 @@ export function resolvePair(config: Config, configDir: string): PairSpec {
       binDir: node.binDir ?? config.etcd.binDir ?? (install.kind === "tarball" ? "/usr/local/bin" : "/usr/bin"),
       ...hostOf(node, config.cluster, configDir),
     };
+    return tls ? { ...spec, tls: tlsFilesOn(spec.configDir) } : spec;
   };
   const fenceCommand = config.failover?.fenceCommand;
-  return { cluster: config.cluster, install, nodes: [toSpec(0), toSpec(1)], ...(fenceCommand ? { fenceCommand } : {}) };
+  return {
+    cluster: config.cluster,
+    install,
+    ...(tls ? { tls } : {}),
+    nodes: [toSpec(0), toSpec(1)],
+    ...(fenceCommand ? { fenceCommand } : {}),
+  };
 }

@@ -66,9 +66,30 @@ export const installSchema = z
       "tarball: a release tarball uploaded from the controller and unpacked into binDir (default /usr/local/bin)",
   );
 
+export const tlsSchema = z
+  .union(
+    [
+      z.literal(false),
+      z.strictObject({
+        dir: pathString("a directory on the controller for the CA and certificates, relative to the config file")
+          .default("pki")
+          .describe("Where the CA, node and client certificates and their keys are kept on the controller"),
+        ca: z
+          .strictObject({
+            cert: pathString("the CA certificate (PEM) on the controller"),
+            key: pathString("the CA's private key (PEM, PKCS#8) on the controller"),
+          })
+          .optional()
+          .describe("An existing CA used only for etcd (CIS 2.7); default: etcd-pair creates one in dir"),
+      }),
+    ],
+    { error: "must be false (plain text) or { dir, ca: { cert, key } }" },
+  )
+  .prefault({})
+  .describe("Mutual TLS for clients and peers, on by default; false runs etcd in plain text (not recommended)");
+
 export const sshHostSchema = z.strictObject({
-  host: z
-    .string({ error: "must be a string: the address or name sshd listens on" })
+  host: address
     .optional()
     .describe("Where sshd listens; defaults to the node's address (SSH and etcd addresses may differ)"),
   port: port.default(22).describe("sshd's port"),
@@ -120,6 +141,7 @@ export const configSchema = z
         peerPort: port.default(2380).describe("Peer port, unless a node sets its own"),
       })
       .prefault({}),
+    tls: tlsSchema,
     failover: z
       .strictObject({
         fenceCommand: z

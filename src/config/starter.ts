@@ -12,6 +12,19 @@ etcd:
   # Default ports; a node may set its own.
   clientPort: 2379
   peerPort: 2380
+  # How etcd gets onto SSH hosts: preinstalled (in binDir), apt, or
+  # { tarball: { file: etcd-v3.5.16-linux-amd64.tar.gz, sha256: "..." } } uploaded from here.
+  install: preinstalled
+
+# Mutual TLS for clients and peers: etcd-pair's own CA and certificates, kept in dir (relative to this
+# file). Use an existing CA with ca: { cert: ..., key: ... }. tls: false runs in plain text (not advised).
+tls:
+  dir: pki
+
+# When failover cannot reach the old main: a command run here that powers it off (or cuts it off) and
+# exits 0. Without it, failover --yes is your word that the old main is down.
+# failover:
+#   fenceCommand: ipmitool -H alpha-bmc -U admin -E chassis power off
 
 # Exactly two nodes. The first is the initial main (the only voter); the second becomes its learner.
 nodes:
@@ -21,7 +34,8 @@ nodes:
     clientPort: 23791
     peerPort: 23801
     # A local host: etcd runs on this machine, its data, scripts, log and pidfile under dir
-    # (relative to this file).
+    # (relative to this file). A real host instead:
+    #   ssh: { host: alpha.example.net, user: deploy, become: true, identityFile: ~/.ssh/id_ed25519 }
     local: { dir: .etcd-pair/alpha }
   - name: beta
     address: 127.0.0.1

@@ -5,9 +5,16 @@ import { clientUrl } from "./urls.js";
 /** Timeouts short enough that a dead or frozen member does not stall a status call. */
 const TIMEOUTS = ["--dial-timeout=2s", "--command-timeout=5s"];
 
-/** An etcdctl command run on `node`'s host against `node`'s own client URL. */
-export function etcdctl(node: NodeSpec, args: readonly string[]): string {
-  return `ETCDCTL_API=3 ${shJoin([`${node.binDir}/etcdctl`, `--endpoints=${clientUrl(node)}`, ...TIMEOUTS, ...args])}`;
+/** etcd-pair's client certificate on the node's host, and the CA to check the member with. */
+export function tlsFlags(node: NodeSpec): string[] {
+  const tls = node.tls;
+  return tls ? [`--cacert=${tls.caFile}`, `--cert=${tls.clientCertFile}`, `--key=${tls.clientKeyFile}`] : [];
+}
+
+/** An etcdctl command run on `node`'s host against `endpoint` (default: `node`'s own client URL). */
+export function etcdctl(node: NodeSpec, args: readonly string[], endpoint = clientUrl(node)): string {
+  const argv = [`${node.binDir}/etcdctl`, `--endpoints=${endpoint}`, ...tlsFlags(node), ...TIMEOUTS, ...args];
+  return `ETCDCTL_API=3 ${shJoin(argv)}`;
 }
 
 export const endpointStatusArgs = ["endpoint", "status", "-w", "json"];

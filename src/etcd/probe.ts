@@ -10,8 +10,16 @@ import { parseEtcdVersionOutput } from "./version.js";
 const MARK = "@@etcd-pair:";
 
 /** Files whose content the planner compares with what it would write. */
-export function managedFiles(layout: NodeLayout, service: ServiceManager): string[] {
-  return [layout.envFile, layout.ctlEnvFile, layout.startScript, ...service.files().map((f) => f.path)];
+export function managedFiles(node: NodeSpec, layout: NodeLayout, service: ServiceManager): string[] {
+  const tls = node.tls;
+  const certificates = tls ? [tls.caFile, tls.certFile, tls.keyFile, tls.clientCertFile, tls.clientKeyFile] : [];
+  return [
+    layout.envFile,
+    layout.ctlEnvFile,
+    layout.startScript,
+    ...service.files().map((f) => f.path),
+    ...certificates,
+  ];
 }
 
 /** How long the probe waits for a TCP connection to the peer's peer URL. */
@@ -44,8 +52,9 @@ export function probeCommand(node: NodeSpec, layout: NodeLayout, service: Servic
     `${section("failovertoken")}; cat ${q(layout.failoverTokenFile)} 2>/dev/null || true`,
     `${section("installed")}; cat ${q(layout.installMarkerFile)} 2>/dev/null || true`,
     `${section("restoring")}; [ -d ${q(`${layout.restoreDir}/member`)} ] && echo yes || true`,
-    `${section("hashes")}; sha256sum ${managedFiles(layout, service).map(q).join(" ")} 2>/dev/null || true`,
+    `${section("hashes")}; sha256sum ${managedFiles(node, layout, service).map(q).join(" ")} 2>/dev/null || true`,
     `${section("listening")}; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true`,
+    `${section("hostname")}; uname -n`,
     `${section("host")}; [ -d /run/systemd/system ] && echo systemd; id -u etcd >/dev/null 2>&1 && echo etcd-user; uname -m`,
     // The data dir, or its nearest existing parent: df needs a path that exists.
     `${section("disk")}; p=${q(layout.dataDir)}; while [ ! -d "$p" ]; do ` +
@@ -203,6 +212,7 @@ export function parseProbe(nodeName: string, output: string, window?: ProbeWindo
     restoring: s.get("restoring") === "yes",
     fileHashes,
     listeningPorts: parseListeningPorts(s.get("listening") ?? ""),
+    hostname: s.get("hostname") || undefined,
     systemd: hostFacts.includes("systemd"),
     etcdUser: hostFacts.includes("etcd-user"),
     arch: hostFacts.filter((fact) => fact !== "systemd" && fact !== "etcd-user").at(-1) ?? "",

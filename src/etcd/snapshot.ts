@@ -1,5 +1,6 @@
 import type { NodeSpec } from "../config/resolve.js";
 import { shJoin } from "../render/shell.js";
+import { tlsFlags } from "./etcdctl.js";
 import { clientUrl, peerUrl } from "./urls.js";
 import { compareVersions, hasEtcdutl, type EtcdVersion } from "./version.js";
 import { field, parseLossless, toNumber } from "./json.js";
@@ -69,5 +70,14 @@ export function restoreCommand(
 }
 
 export function snapshotSaveCommand(node: NodeSpec, file: string): string {
-  return `ETCDCTL_API=3 ${shJoin([`${node.binDir}/etcdctl`, `--endpoints=${clientUrl(node)}`, "snapshot", "save", file])}`;
+  // No command timeout: saving a large db takes as long as it takes.
+  const argv = [
+    `${node.binDir}/etcdctl`,
+    `--endpoints=${clientUrl(node)}`,
+    ...tlsFlags(node),
+    "snapshot",
+    "save",
+    file,
+  ];
+  return `ETCDCTL_API=3 ${shJoin(argv)}`;
 }

@@ -4,7 +4,6 @@ import os from "node:os";
 import path from "node:path";
 import { parseConfig } from "../config/parse.js";
 import { resolvePair } from "../config/resolve.js";
-import type { PairState } from "../plan/pairState.js";
 import type { NodeSpec } from "../config/resolve.js";
 import { nodeLayout } from "../plan/layout.js";
 import { shQuote } from "../render/shell.js";
@@ -16,7 +15,7 @@ import { runSwitchover, type SwitchoverResult } from "./switchover.js";
 import { runDown } from "./down.js";
 import { Hosts } from "./hosts.js";
 import type { Reporter } from "./runner.js";
-import { runStatus } from "./status.js";
+import { runStatus, type StatusReport } from "./status.js";
 import { runUp } from "./up.js";
 
 export const BIN_DIR_ENV = "ETCD_PAIR_BIN_DIR";
@@ -90,7 +89,7 @@ export interface DemoResult {
   failover: FailoverReport;
   switchover: SwitchoverResult;
   check: CheckResult;
-  status: PairState;
+  status: StatusReport;
   cleanedUp: boolean;
 }
 

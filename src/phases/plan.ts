@@ -2,6 +2,7 @@ import type { NodeObservation } from "../plan/observed.js";
 import { planUp, type UpPlan } from "../plan/up.js";
 import type { Hosts } from "./hosts.js";
 import { observePair } from "./observe.js";
+import { ensurePki } from "./pki.js";
 import { controllerTarball } from "./tarball.js";
 import { newCanaryValue, newClusterToken } from "./tokens.js";
 
@@ -30,6 +31,8 @@ export async function runPlan(hosts: Hosts, offline: boolean): Promise<UpPlan> {
     service: (node) => hosts.service(node),
     freshToken: newClusterToken(hosts.pair.cluster),
     canaryValue: newCanaryValue(),
+    // A plan creates no key: it shows what up would copy.
+    pki: await ensurePki(hosts.pair, observations, { write: false }),
     // A plan prints the upload from the download cache; only `up` downloads.
     tarball: await controllerTarball(hosts.pair.install, { fetch: false }),
   });

@@ -75,7 +75,7 @@ async function runAction(action: Action, hosts: Hosts): Promise<ActionResult> {
       const content = await readFile(action.source);
       const actual = createHash("sha256").update(content).digest("hex");
       if (actual !== action.sha256) return { reason: `${action.source} changed: its sha256 is now ${actual}` };
-      await hosts.transport(action.node).upload(action.path, content, action.mode);
+      await hosts.transport(action.node).upload(action.path, content, action.mode, action.owner);
       return {};
     }
     case "exec": {

@@ -3,6 +3,7 @@ import { planUp } from "../plan/up.js";
 import { PreflightError } from "./errors.js";
 import type { Hosts } from "./hosts.js";
 import { observePair } from "./observe.js";
+import { ensurePki } from "./pki.js";
 import { controllerTarball } from "./tarball.js";
 import { runSteps, type Reporter, type StepRecord } from "./runner.js";
 import { newCanaryValue, newClusterToken } from "./tokens.js";
@@ -26,6 +27,7 @@ export async function runUp(hosts: Hosts, reporter: Reporter): Promise<UpResult>
     service: (node) => hosts.service(node),
     freshToken: newClusterToken(hosts.pair.cluster),
     canaryValue: newCanaryValue(),
+    pki: await ensurePki(hosts.pair, observations, { write: true }),
     // The tarball is checked (and downloaded once) only when a host still needs it.
     tarball: observations.some((o) => needsInstall(hosts.pair, o))
       ? await controllerTarball(hosts.pair.install, { fetch: true })

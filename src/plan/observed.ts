@@ -50,6 +50,8 @@ export interface NodeObservation {
   fileHashes: Record<string, string>;
   /** TCP ports something listens on, on any address of the host. */
   listeningPorts: number[];
+  /** uname -n: a name the node's certificate also carries. */
+  hostname?: string;
   /** systemd runs as the host's init. */
   systemd?: boolean;
   /** The host has a user named etcd (systemd units run etcd as it). */

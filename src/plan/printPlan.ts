@@ -21,7 +21,7 @@ function printAction(action: Action): string {
     case "upload":
       return `[${action.node}] write ${action.path} (mode ${mode(action.mode)}${action.owner ? `, owner ${action.owner}` : ""}):\n${indent(action.content, "    | ")}`;
     case "copy":
-      return `[${action.node}] copy ${action.source} (sha256 ${action.sha256}) to ${action.path} (mode ${mode(action.mode)})`;
+      return `[${action.node}] copy ${action.source} (sha256 ${action.sha256}) to ${action.path} (mode ${mode(action.mode)}${action.owner ? `, owner ${action.owner}` : ""})`;
     case "poll": {
       const every = `# repeat every ${action.intervalMs} ms, up to ${action.timeoutMs / 1000} s, until: ${action.until.describe}`;
       return [...action.probes.map((probe) => `[${probe.node}] $ ${probe.command}`), every].join("\n");

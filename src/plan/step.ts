@@ -41,6 +41,8 @@ export interface CopyAction {
   sha256: string;
   path: string;
   mode: number;
+  /** user:group, e.g. for a key only etcd may read. */
+  owner?: string;
 }
 
 /** Runs each probe (in parallel) until `until` accepts all outcomes together, or time runs out. */

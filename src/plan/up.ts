@@ -3,6 +3,8 @@ import { peerUrl } from "../etcd/urls.js";
 import type { ServiceManager } from "../service/types.js";
 import { isLeader, isLearnerWithLeader, pairVerificationSteps } from "./checks.js";
 import { installSteps, type LocalTarball } from "./install.js";
+import { certificateSteps, type ControllerPki } from "./pki.js";
+import { PLAINTEXT_WARNING } from "./tlsState.js";
 import { trialThenInstallSteps } from "./trialRun.js";
 import { observationOf, type NodeObservation } from "./observed.js";
 import { leadingNode } from "./pairState.js";
@@ -19,6 +21,8 @@ export interface UpInputs {
   canaryValue: string;
   /** The controller's checked copy of the release tarball, for install: tarball. */
   tarball?: LocalTarball;
+  /** The CA and certificates on the controller, unless the pair runs in plain text. */
+  pki?: ControllerPki;
 }
 
 export type { Blocker } from "./preflight.js";
@@ -110,6 +114,7 @@ export function planUp(inputs: UpInputs): UpPlan {
   const mainService = inputs.service(main);
   const steps: Step[] = [
     ...pair.nodes.flatMap((node) => installSteps(pair, node, observationOf(observations, node.name), inputs.tarball)),
+    ...pair.nodes.flatMap((node) => certificateSteps(node, observationOf(observations, node.name), inputs.pki)),
   ];
   const mainTrial = trialThenInstallSteps(main, "main", "main", mainObs, mainService);
   steps.push(
@@ -125,12 +130,16 @@ export function planUp(inputs: UpInputs): UpPlan {
   if (steps.length > 0) steps.push(...pairVerificationSteps(main, backup, inputs.canaryValue));
 
   const warnings = steps
-    .filter((step) => step.id.endsWith(".files") && observationOf(observations, step.node).running)
+    .filter(
+      (step) =>
+        (step.id.endsWith(".files") || step.id.endsWith(".certificates")) &&
+        observationOf(observations, step.node).running,
+    )
     .map(
       (step) =>
-        `${step.node} runs while its env file or start script changes: restart it to apply them ` +
+        `${step.node} runs while its env file, start script or certificates change: restart it to apply them ` +
         "(etcd-pair does not restart a running member on its own)",
     );
-  warnings.unshift(...preflightWarnings);
+  warnings.unshift(...preflightWarnings, ...(pair.tls ? [] : [PLAINTEXT_WARNING]));
   return { main: main.name, backup: backup.name, token, steps, blockers, warnings };
 }

@@ -12,6 +12,22 @@ export interface Bootstrap {
   token: string;
 }
 
+/** Mutual TLS for clients and peers (CIS etcd 2.1-2.6): one member certificate, trusted CA, client certs required. */
+function tlsVars(node: NodeSpec): [string, string][] {
+  const tls = node.tls;
+  if (!tls) return [];
+  return [
+    ["ETCD_CERT_FILE", tls.certFile],
+    ["ETCD_KEY_FILE", tls.keyFile],
+    ["ETCD_TRUSTED_CA_FILE", tls.caFile],
+    ["ETCD_CLIENT_CERT_AUTH", "true"],
+    ["ETCD_PEER_CERT_FILE", tls.certFile],
+    ["ETCD_PEER_KEY_FILE", tls.keyFile],
+    ["ETCD_PEER_TRUSTED_CA_FILE", tls.caFile],
+    ["ETCD_PEER_CLIENT_CERT_AUTH", "true"],
+  ];
+}
+
 /** etcd's settings as ETCD_* variables, in a file both sh (`. file`) and systemd's EnvironmentFile read. */
 export function renderEtcdEnv(node: NodeSpec, layout: NodeLayout, bootstrap: Bootstrap): string {
   const vars: [string, string][] = [
@@ -25,6 +41,7 @@ export function renderEtcdEnv(node: NodeSpec, layout: NodeLayout, bootstrap: Boo
     ["ETCD_INITIAL_CLUSTER", initialCluster(bootstrap.members)],
     ["ETCD_INITIAL_CLUSTER_STATE", bootstrap.state],
     ["ETCD_INITIAL_CLUSTER_TOKEN", bootstrap.token],
+    ...tlsVars(node),
   ];
   return [
     `# etcd settings of member ${node.name} of etcd-pair cluster ${bootstrap.cluster}.`,
@@ -42,6 +59,13 @@ export function renderEtcdctlEnv(node: NodeSpec, layout: NodeLayout, cluster: st
     `# Use: set -a; . ${layout.ctlEnvFile}; set +a; ${node.binDir}/etcdctl endpoint status -w table`,
     `ETCDCTL_API=3`,
     `ETCDCTL_ENDPOINTS=${shQuote(clientUrl(node))}`,
+    ...(node.tls
+      ? [
+          `ETCDCTL_CACERT=${shQuote(node.tls.caFile)}`,
+          `ETCDCTL_CERT=${shQuote(node.tls.clientCertFile)}`,
+          `ETCDCTL_KEY=${shQuote(node.tls.clientKeyFile)}`,
+        ]
+      : []),
     "",
   ].join("\n");
 }

@@ -16,6 +16,10 @@ export const GUARD_EXIT_STATUS = 78;
  */
 export function renderStartScript(node: NodeSpec, peer: NodeSpec, layout: NodeLayout, cluster: string): string {
   const q = shQuote;
+  // It runs as user etcd: it asks the peer with the member's own certificate (it has clientAuth too).
+  const tls = node.tls
+    ? ` --cacert=${q(node.tls.caFile)} --cert=${q(node.tls.certFile)} --key=${q(node.tls.keyFile)}`
+    : "";
   const refuse = (why: string) =>
     `  echo "etcd-pair: refusing to start ${node.name}: ${why}." "Run: etcd-pair rejoin ${node.name}" >&2\n  exit ${GUARD_EXIT_STATUS}`;
   return `#!/bin/sh
@@ -38,7 +42,7 @@ if [ -d "$ETCD_DATA_DIR/member" ]; then
   own=$(cat ${q(layout.generationFile)} 2>/dev/null || true)
   theirs=
   if [ ! -e ${q(layout.failoverTokenFile)} ]; then
-    theirs=$(ETCDCTL_API=3 ${q(`${node.binDir}/etcdctl`)} --endpoints=${q(clientUrl(peer))} --dial-timeout=500ms \\
+    theirs=$(ETCDCTL_API=3 ${q(`${node.binDir}/etcdctl`)} --endpoints=${q(clientUrl(peer))}${tls} --dial-timeout=500ms \\
       --command-timeout=1s get ${q(GENERATION_KEY)} --consistency=s --print-value-only 2>/dev/null || true)
   fi
   epoch() { echo "$1" | sed -n 's/^.*-\\([0-9][0-9]*\\)-[0-9a-f][0-9a-f]*$/\\1/p'; }

@@ -26,6 +26,7 @@ export function localSupervisor(layout: NodeLayout): ServiceManager {
     // Nothing starts a local node at boot: stopping it is all.
     stopAndDisable: () => stop,
     isRunning: () => alive,
+    mainPid: () => `if ${alive}; then echo "$pid"; fi`,
     logTail: (lines) => `tail -n ${lines} ${shQuote(layout.logFile)}`,
     files: () => [],
     foreground: () => undefined,

@@ -14,6 +14,7 @@ export function systemdService(node: NodeSpec, layout: NodeLayout, cluster: stri
     stop: () => `systemctl stop ${unit}`,
     stopAndDisable: () => `systemctl disable --now --quiet ${unit}`,
     isRunning: () => `systemctl is-active --quiet ${unit}`,
+    mainPid: () => `systemctl show -p MainPID --value ${unit}`,
     logTail: (lines) => `journalctl -u ${unit} -n ${lines} --no-pager -o cat`,
     files: () => [
       { path: `/etc/systemd/system/${unit}`, content: renderSystemdUnit(node, layout, cluster), mode: 0o644 },

@@ -13,6 +13,8 @@ export interface ServiceManager {
   stopAndDisable(): string;
   /** Exits 0 when etcd is running, non-zero otherwise. */
   isRunning(): string;
+  /** Prints etcd's process id (nothing, or 0, when it does not run). */
+  mainPid(): string;
   /** Prints the last `lines` lines of etcd's log. */
   logTail(lines: number): string;
   /** Files the service manager needs on the host (a systemd unit), written with the node's other files. */

@@ -3,6 +3,7 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { cli, type CliOptions, type CliResult } from "./cli.js";
+import type { ClientTls } from "./etcdHttp.js";
 
 export async function freePorts(count: number): Promise<number[]> {
   const ports: number[] = [];
@@ -24,16 +25,20 @@ export class TestPair {
     readonly dir: string,
     readonly configFile: string,
     readonly ports: { alpha: [number, number]; beta: [number, number] },
+    private readonly tls = true,
   ) {}
 
-  static async create(binDir: string, extra: { yaml?: (ports: number[]) => string } = {}): Promise<TestPair> {
+  static async create(
+    binDir: string,
+    extra: { yaml?: (ports: number[]) => string; tls?: false } = {},
+  ): Promise<TestPair> {
     const dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-test-"));
     const ports = await freePorts(4);
     const [a1 = 0, a2 = 0, b1 = 0, b2 = 0] = ports;
     const yaml =
       extra.yaml?.(ports) ??
       `cluster: test
-etcd:
+${extra.tls === false ? "tls: false\n" : ""}etcd:
   binDir: ${binDir}
 nodes:
   - name: alpha
@@ -49,7 +54,7 @@ nodes:
 `;
     const configFile = path.join(dir, "etcd-pair.yaml");
     await writeFile(configFile, yaml);
-    return new TestPair(dir, configFile, { alpha: [a1, a2], beta: [b1, b2] });
+    return new TestPair(dir, configFile, { alpha: [a1, a2], beta: [b1, b2] }, extra.tls !== false);
   }
 
   run(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
@@ -58,6 +63,23 @@ nodes:
 
   nodeDir(node: string): string {
     return path.join(this.dir, node);
+  }
+
+  /** A node's client URL (https: the pair runs with TLS unless its config says tls: false). */
+  url(node: "alpha" | "beta"): string {
+    return `${this.tls ? "https" : "http"}://127.0.0.1:${this.ports[node][0]}`;
+  }
+
+  /** etcd-pair's own client certificate, which the pair's etcd accepts. */
+  async clientTls(): Promise<ClientTls> {
+    const pki = (file: string) => readFile(path.join(this.dir, "pki", file), "utf8");
+    return { ca: await pki("ca.crt"), cert: await pki("client.crt"), key: await pki("client.key") };
+  }
+
+  /** A member's own certificate (good for its peer connections too). */
+  async memberTls(node: "alpha" | "beta"): Promise<ClientTls> {
+    const pki = (file: string) => readFile(path.join(this.dir, "pki", file), "utf8");
+    return { ca: await pki("ca.crt"), cert: await pki(`${node}.crt`), key: await pki(`${node}.key`) };
   }
 
   /** The pid the local supervisor recorded for a node, if it still runs etcd. */

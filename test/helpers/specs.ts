@@ -42,3 +42,24 @@ export const SSH_PAIR: PairSpec = {
   ...DEMO_PAIR,
   nodes: [sshNode(DEMO_PAIR.nodes[0], "10.0.0.1"), sshNode(DEMO_PAIR.nodes[1], "10.0.0.2")],
 };
+
+/** The SSH pair with mutual TLS, as a config without `tls:` gives it (certificates under /etc/etcd-pair/demo/pki). */
+export const SSH_TLS_PAIR: PairSpec = {
+  ...SSH_PAIR,
+  tls: { dir: "/srv/pair/pki" },
+  nodes: [withTls(SSH_PAIR.nodes[0]), withTls(SSH_PAIR.nodes[1])],
+};
+
+function withTls(node: NodeSpec): NodeSpec {
+  const at = (file: string) => `${node.configDir}/pki/${file}`;
+  return {
+    ...node,
+    tls: {
+      caFile: at("ca.crt"),
+      certFile: at("member.crt"),
+      keyFile: at("member.key"),
+      clientCertFile: at("client.crt"),
+      clientKeyFile: at("client.key"),
+    },
+  };
+}

@@ -1,3 +1,5 @@
+import { postJson, type ClientTls } from "./etcdHttp.js";
+
 /** One write the pair acknowledged: its key, value and the revision etcd gave it. */
 export interface AckedWrite {
   key: string;
@@ -24,6 +26,7 @@ export class Writer {
     private readonly endpoints: string[],
     private readonly prefix: string,
     private readonly intervalMs = 2,
+    private readonly tls?: ClientTls,
   ) {
     this.done = this.loop();
   }
@@ -34,13 +37,9 @@ export class Writer {
       const value = `v${seq}`;
       const url = this.endpoints[this.endpoint % this.endpoints.length];
       try {
-        const response = await fetch(`${url}/v3/kv/put`, {
-          method: "POST",
-          body: JSON.stringify({ key: b64(key), value: b64(value) }),
-          signal: AbortSignal.timeout(2000),
-        });
-        const body = (await response.json()) as { header?: { revision?: string }; error?: string };
-        if (!response.ok || !body.header?.revision) throw new Error(body.error ?? `HTTP ${response.status}`);
+        const response = await postJson(`${url}/v3/kv/put`, { key: b64(key), value: b64(value) }, this.tls, 2000);
+        const body = response.body as { header?: { revision?: string }; error?: string };
+        if (response.status !== 200 || !body.header?.revision) throw new Error(body.error ?? `HTTP ${response.status}`);
         this.acked.push({ key, value, revision: Number(body.header.revision), ackedAt: performance.now() });
       } catch {
         this.failures++;
@@ -77,13 +76,11 @@ export class Writer {
 }
 
 /** Every key under `prefix` with its value, read from one endpoint (serializable, so a learner answers too). */
-export async function readAll(endpoint: string, prefix: string): Promise<Map<string, string>> {
+export async function readAll(endpoint: string, prefix: string, tls?: ClientTls): Promise<Map<string, string>> {
   const rangeEnd = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-  const response = await fetch(`${endpoint}/v3/kv/range`, {
-    method: "POST",
-    body: JSON.stringify({ key: b64(prefix), range_end: b64(rangeEnd), serializable: true }),
-  });
-  const body = (await response.json()) as { kvs?: { key: string; value: string }[] };
+  const request = { key: b64(prefix), range_end: b64(rangeEnd), serializable: true };
+  const response = await postJson(`${endpoint}/v3/kv/range`, request, tls, 10_000);
+  const body = response.body as { kvs?: { key: string; value: string }[] };
   const decode = (text: string) => Buffer.from(text, "base64").toString();
   return new Map((body.kvs ?? []).map((kv) => [decode(kv.key), decode(kv.value)]));
 }

@@ -13,11 +13,14 @@ const COMMANDS = [
   "up",
   "status",
   "check",
+  "audit",
   "plan",
   "down",
   "failover",
   "rejoin",
   "switchover",
+  "certs",
+  "certs renew",
   "snapshot",
   "snapshot save",
   "snapshot restore",
@@ -79,7 +82,7 @@ describe("CLI surface", () => {
     };
     expect(schema.$schema).toContain("json-schema.org");
     expect(schema.required).toEqual(["cluster", "nodes"]);
-    expect(Object.keys(schema.properties)).toEqual(["cluster", "etcd", "failover", "nodes"]);
+    expect(Object.keys(schema.properties)).toEqual(["cluster", "etcd", "tls", "failover", "nodes"]);
   });
 
   it("rejects a bad config with line:column, exit 2, and touches nothing", async () => {

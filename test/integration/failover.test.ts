@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
 import { TestPair } from "../helpers/pair.js";
+import { postJson, type ClientTls } from "../helpers/etcdHttp.js";
 import { readAll, Writer, type AckedWrite } from "../helpers/writer.js";
 
 interface StatusJson {
@@ -15,7 +16,8 @@ interface StatusJson {
 
 describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $series", (build) => {
   let pair: TestPair;
-  const url = (node: "alpha" | "beta") => `http://127.0.0.1:${pair.ports[node][0]}`;
+  let tls: ClientTls;
+  const url = (node: "alpha" | "beta") => pair.url(node);
   const roles = async () => {
     const result = await pair.run(["status", "--json"]);
     const state = JSON.parse(result.stdout) as StatusJson;
@@ -26,7 +28,7 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     };
   };
   const expectAllPresent = async (node: "alpha" | "beta", prefix: string, writes: readonly AckedWrite[]) => {
-    const data = await readAll(url(node), prefix);
+    const data = await readAll(url(node), prefix, tls);
     const missing = writes.filter((w) => data.get(w.key) !== w.value);
     expect(missing.map((w) => `${w.key}@${w.revision}`)).toEqual([]);
   };
@@ -35,6 +37,7 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     requireBuild(build);
     pair = await TestPair.create(build.binDir);
     expect((await pair.run(["up"])).code).toBe(0);
+    tls = await pair.clientTls();
   });
   afterAll(async () => {
     await pair?.cleanup();
@@ -44,7 +47,7 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     ["beta", "alpha", "/switch-1/"],
     ["alpha", "beta", "/switch-2/"],
   ] as const)("switchover to %s under continuous writes loses no acknowledged write", async (to, from, prefix) => {
-    const writer = new Writer([url(from), url(to)], prefix);
+    const writer = new Writer([url(from), url(to)], prefix, 2, tls);
     await writer.waitFor(100);
     const result = await pair.run(["switchover", "--yes", "--to", to, "--json"]);
     expect(result.stderr).toContain(`promote ${to} to a voter`);
@@ -88,7 +91,7 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
   let keptWrites: AckedWrite[] = [];
 
   it("failover after kill -9 of the main under writes keeps every write the learner had, and reports the loss it measured", async () => {
-    const writer = new Writer([url("alpha")], "/crash/", 0);
+    const writer = new Writer([url("alpha")], "/crash/", 0, tls);
     await writer.waitFor(300);
     await pair.kill("alpha", "SIGKILL");
     const acked = await writer.stop();
@@ -118,7 +121,7 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     keptWrites = acked.filter((w) => w.revision <= report.restoredRevision);
     lostWrites = acked.filter((w) => w.revision > report.restoredRevision);
     await expectAllPresent("beta", "/crash/", keptWrites);
-    const data = await readAll(url("beta"), "/crash/");
+    const data = await readAll(url("beta"), "/crash/", tls);
     expect(lostWrites.filter((w) => data.has(w.key))).toEqual([]);
     // The old main may also have committed the one write in flight when it died, unacknowledged.
     expect(report.lostRevisions).toBeGreaterThanOrEqual(lostWrites.length);
@@ -158,7 +161,7 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     await rename(path.join(alphaDir, "fenced.test-aside"), path.join(alphaDir, "state", "fenced"));
     expect(unmarked.status).toBe(78);
     expect(unmarked.stderr).toContain("its peer beta serves a newer cluster generation");
-    await expect(fetch(`${url("alpha")}/v3/kv/put`, { method: "POST", body: "{}" })).rejects.toThrow();
+    await expect(postJson(`${url("alpha")}/v3/kv/put`, {}, tls, 2000)).rejects.toThrow();
   });
 
   it("rejoin brings the old main back as the learner with every kept write", async () => {
@@ -183,7 +186,7 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
   });
 
   it("snapshot save, then restore builds a new pair from it", async () => {
-    const before = new Writer([url("alpha")], "/snap/", 0);
+    const before = new Writer([url("alpha")], "/snap/", 0, tls);
     await before.waitFor(50);
     const inSnapshot = await before.stop();
     const saved = await pair.run(["snapshot", "save", "--json"]);
@@ -192,7 +195,7 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     expect(snapshot.node).toBe("alpha");
     expect(existsSync(snapshot.file)).toBe(true);
     expect(snapshot.totalKeys).toBeGreaterThanOrEqual(50);
-    const after = new Writer([url("alpha")], "/snap-after/", 0);
+    const after = new Writer([url("alpha")], "/snap-after/", 0, tls);
     await after.waitFor(10);
     await after.stop();
     expect((await pair.run(["snapshot", "restore", snapshot.file])).code).toBe(2);
@@ -200,6 +203,6 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     expect(restored.code).toBe(0);
     expect(await roles()).toEqual({ code: 0, healthy: true, roles: { alpha: "leader", beta: "learner" } });
     await expectAllPresent("beta", "/snap/", inSnapshot);
-    expect((await readAll(url("alpha"), "/snap-after/")).size).toBe(0);
+    expect((await readAll(url("alpha"), "/snap-after/", tls)).size).toBe(0);
   });
 });

@@ -90,7 +90,8 @@ describe.each(ETCD_BUILDS)("interrupted commands converge when re-run, on etcd $
       requireBuild(build);
       pair = await TestPair.create(build.binDir);
       expect((await pair.run(["up"])).code).toBe(0);
-      const writer = new Writer([`http://127.0.0.1:${pair.ports.alpha[0]}`], "/kept/", 0);
+      const tls = await pair.clientTls();
+      const writer = new Writer([pair.url("alpha")], "/kept/", 0, tls);
       await writer.waitFor(50);
       const acked: AckedWrite[] = await writer.stop();
       if (c.from !== "up") {
@@ -115,7 +116,7 @@ describe.each(ETCD_BUILDS)("interrupted commands converge when re-run, on etcd $
         nodes: { name: string; role: string }[];
       };
       expect(Object.fromEntries(status.nodes.map((n) => [n.name, n.role]))).toEqual(c.roles);
-      const data = await readAll(`http://127.0.0.1:${pair.ports.beta[0]}`, "/kept/");
+      const data = await readAll(pair.url("beta"), "/kept/", tls);
       expect(acked.filter((w) => data.get(w.key) !== w.value)).toEqual([]);
     },
   );

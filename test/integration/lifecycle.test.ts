@@ -100,7 +100,7 @@ describe.each(ETCD_BUILDS)("lifecycle on etcd $series", (build) => {
   });
 
   it("a killed learner makes status and check exit 3, and up brings it back", async () => {
-    await etcdctl(build.binDir, pair.ports.alpha[0], ["put", "/app/before-kill", "kept"]);
+    await etcdctl(build.binDir, pair.dir, pair.ports.alpha[0], ["put", "/app/before-kill", "kept"]);
     await pair.kill("beta", "SIGKILL");
     const { code, state } = await status();
     expect(code).toBe(3);
@@ -114,7 +114,7 @@ describe.each(ETCD_BUILDS)("lifecycle on etcd $series", (build) => {
     expect(up.code).toBe(0);
     expect(up.stderr).not.toContain("member add");
     expect((await status()).state.healthy).toBe(true);
-    const onLearner = await etcdctl(build.binDir, pair.ports.beta[0], [
+    const onLearner = await etcdctl(build.binDir, pair.dir, pair.ports.beta[0], [
       "get",
       "/app/before-kill",
       "--consistency=s",
@@ -134,7 +134,11 @@ describe.each(ETCD_BUILDS)("lifecycle on etcd $series", (build) => {
 
     const up = await pair.run(["up"]);
     expect(up.code).toBe(0);
-    const value = await etcdctl(build.binDir, pair.ports.alpha[0], ["get", "/app/before-kill", "--print-value-only"]);
+    const value = await etcdctl(build.binDir, pair.dir, pair.ports.alpha[0], [
+      "get",
+      "/app/before-kill",
+      "--print-value-only",
+    ]);
     expect(value.trim()).toBe("kept");
   });
 
@@ -154,7 +158,11 @@ describe.each(ETCD_BUILDS)("lifecycle on etcd $series", (build) => {
     expect(up.code).toBe(0);
     const tokenAfter = await readFile(path.join(pair.nodeDir("alpha"), "state", "generation"), "utf8");
     expect(tokenAfter).not.toBe(tokenBefore);
-    const value = await etcdctl(build.binDir, pair.ports.alpha[0], ["get", "/app/before-kill", "--print-value-only"]);
+    const value = await etcdctl(build.binDir, pair.dir, pair.ports.alpha[0], [
+      "get",
+      "/app/before-kill",
+      "--print-value-only",
+    ]);
     expect(value.trim()).toBe("");
   });
 });

@@ -90,7 +90,7 @@ describe("preflight: up refuses before touching any host", () => {
       ["beta", "alpha"],
     ] as const) {
       expect(result.stderr).toContain(
-        `${node}: ${node} cannot connect to ${peer}'s peer URL http://127.0.0.1:${pair.ports[peer][1]} (no answer within 2 s)`,
+        `${node}: ${node} cannot connect to ${peer}'s peer URL https://127.0.0.1:${pair.ports[peer][1]} (no answer within 2 s)`,
       );
     }
     expect(result.stderr).toContain("only the peer ports need to be open between them");

@@ -106,6 +106,33 @@ describe("config", () => {
     expect(problems.join("\n")).toContain(message);
   });
 
+  it("TLS is on by default with the CA and certificates in ./pki; tls: false means plain text", () => {
+    const pair = resolvePair(parseConfig(`cluster: c\n${SSH_NODES}`, "x"), "/srv/pair");
+    expect(pair.tls).toEqual({ dir: "/srv/pair/pki" });
+    expect(pair.nodes[0].tls).toEqual({
+      caFile: "/etc/etcd-pair/c/pki/ca.crt",
+      certFile: "/etc/etcd-pair/c/pki/member.crt",
+      keyFile: "/etc/etcd-pair/c/pki/member.key",
+      clientCertFile: "/etc/etcd-pair/c/pki/client.crt",
+      clientKeyFile: "/etc/etcd-pair/c/pki/client.key",
+    });
+    const plain = resolvePair(parseConfig(`cluster: c\ntls: false\n${SSH_NODES}`, "x"), "/srv/pair");
+    expect([plain.tls, plain.nodes[0].tls, plain.nodes[1].tls]).toEqual([undefined, undefined, undefined]);
+    const own = `cluster: c\ntls: { dir: /etc/pki, ca: { cert: ca/ca.pem, key: ca/ca-key.pem } }\n${SSH_NODES}`;
+    expect(resolvePair(parseConfig(own, "x"), "/srv/pair").tls).toEqual({
+      dir: "/etc/pki",
+      ca: { cert: "/srv/pair/ca/ca.pem", key: "/srv/pair/ca/ca-key.pem" },
+    });
+  });
+
+  it.each([
+    ["tls: true", "tls: must be false (plain text) or { dir, ca: { cert, key } }"],
+    ["tls: { ca: { cert: a.pem } }", "tls.ca.key: is required"],
+    ["tls: { directory: x }", 'tls.directory: unknown key "directory"'],
+  ])("rejects %s", (tls, message) => {
+    expect(problemsOf(`cluster: c\n${tls}\n${SSH_NODES}`).join("\n")).toContain(message);
+  });
+
   it("rejects install on local nodes: they use etcd from binDir", () => {
     expect(problemsOf(edit("binDir: /usr/bin", "install: apt")).join("\n")).toContain(
       "etcd.install: installs etcd on SSH hosts only; nodes[0] (alpha) is local",

@@ -180,6 +180,6 @@ describe("planUp", () => {
       member(LEARNER_ID, "beta", 23802, true),
     ]);
     const result = plan([main, runningLearner("beta")]);
-    expect(result.warnings.join()).toContain("alpha runs while its env file or start script changes");
+    expect(result.warnings.join()).toContain("alpha runs while its env file, start script or certificates change");
   });
 });

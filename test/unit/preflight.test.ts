@@ -187,7 +187,11 @@ describe("preflight", () => {
       freshToken: "demo-ffffffffffff",
       canaryValue: "canary-1",
     });
-    expect(plan.warnings).toEqual([expect.stringMatching(/^alpha: only 2\.0 GiB free/)]);
+    // The demo pair has tls: false, which up always warns about too.
+    expect(plan.warnings).toEqual([
+      expect.stringMatching(/^alpha: only 2\.0 GiB free/),
+      expect.stringContaining("the pair runs in plain text (tls: false)"),
+    ]);
     expect(plan.blockers.map((b) => b.problem)).toEqual([
       "beta cannot connect to alpha's peer URL http://127.0.0.1:23801 (connect: No route to host)",
     ]);

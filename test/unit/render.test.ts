@@ -8,7 +8,7 @@ import { renderEtcdctlEnv, renderEtcdEnv } from "../../src/render/envFile.js";
 import { GUARD_EXIT_STATUS, renderStartScript } from "../../src/render/startScript.js";
 import { renderSystemdUnit } from "../../src/render/systemdUnit.js";
 import { expectGolden } from "../helpers/golden.js";
-import { DEMO_PAIR, localNode } from "../helpers/specs.js";
+import { DEMO_PAIR, localNode, SSH_TLS_PAIR } from "../helpers/specs.js";
 
 const [alpha, beta] = DEMO_PAIR.nodes;
 
@@ -39,6 +39,23 @@ describe("renderers (golden files)", () => {
 
   it("start script", () => {
     expectGolden("etcd-start.sh", renderStartScript(alpha, beta, nodeLayout(alpha), "demo"));
+  });
+
+  describe("on an SSH host with mutual TLS (the default)", () => {
+    const [main, learner] = SSH_TLS_PAIR.nodes;
+    const bootstrap = { cluster: "demo", members: [main], state: "new" as const, token: "demo-0123456789ab" };
+
+    it("env file: member certificate for clients and peers, client certificates required", () => {
+      expectGolden("tls.main.etcd.env", renderEtcdEnv(main, nodeLayout(main), bootstrap));
+    });
+
+    it("etcdctl env file: etcd-pair's client certificate", () => {
+      expectGolden("tls.etcdctl.env", renderEtcdctlEnv(main, nodeLayout(main), "demo"));
+    });
+
+    it("start script: asks the peer over https with the member certificate", () => {
+      expectGolden("tls.etcd-start.sh", renderStartScript(main, learner, nodeLayout(main), "demo"));
+    });
   });
 
   it("systemd unit", () => {

@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { auditCommand, judgeAudit, parseAudit } from "../../src/plan/audit.js";
+import { nodeLayout } from "../../src/plan/layout.js";
+import { systemdService } from "../../src/service/systemd.js";
+import { SSH_TLS_PAIR } from "../helpers/specs.js";
+
+const [alpha] = SSH_TLS_PAIR.nodes;
+const layout = nodeLayout(alpha);
+const PKI = "/etc/etcd-pair/demo/pki";
+
+/** What the audit command prints on a host set up by up (the env file carries the settings). */
+function hostOutput(overrides: { environ?: string[]; cmdline?: string[]; uid?: string; files?: string[] } = {}) {
+  const environ = overrides.environ ?? [
+    `ETCD_CERT_FILE=${PKI}/member.crt`,
+    `ETCD_KEY_FILE=${PKI}/member.key`,
+    `ETCD_TRUSTED_CA_FILE=${PKI}/ca.crt`,
+    "ETCD_CLIENT_CERT_AUTH=true",
+    `ETCD_PEER_CERT_FILE=${PKI}/member.crt`,
+    `ETCD_PEER_KEY_FILE=${PKI}/member.key`,
+    `ETCD_PEER_TRUSTED_CA_FILE=${PKI}/ca.crt`,
+    "ETCD_PEER_CLIENT_CERT_AUTH=true",
+  ];
+  const files = overrides.files ?? [
+    "700 etcd etcd /var/lib/etcd-pair/demo/data",
+    "640 root etcd /etc/etcd-pair/demo/etcd.env",
+    `644 root root ${PKI}/ca.crt`,
+    `644 root root ${PKI}/member.crt`,
+    `600 etcd etcd ${PKI}/member.key`,
+    `644 root root ${PKI}/client.crt`,
+    `600 root root ${PKI}/client.key`,
+  ];
+  return [
+    "@@etcd-pair-audit:pid",
+    "4242",
+    "@@etcd-pair-audit:cmdline",
+    ...(overrides.cmdline ?? ["/usr/bin/etcd"]),
+    "@@etcd-pair-audit:environ",
+    ...environ,
+    "@@etcd-pair-audit:uid",
+    overrides.uid ?? "108",
+    "@@etcd-pair-audit:files",
+    ...files,
+  ].join("\n");
+}
+
+const failed = (output: string) =>
+  judgeAudit(alpha, layout, parseAudit(output))
+    .filter((c) => c.result === "fail")
+    .map((c) => c.id);
+
+describe("audit", () => {
+  it("a host as up leaves it passes every check", () => {
+    const checks = judgeAudit(alpha, layout, parseAudit(hostOutput()));
+    expect(checks.map((c) => [c.id, c.result])).toEqual([
+      ["running", "pass"],
+      ["2.1", "pass"],
+      ["2.2", "pass"],
+      ["2.3", "pass"],
+      ["2.4", "pass"],
+      ["2.5", "pass"],
+      ["2.6", "pass"],
+      ["2.7", "pass"],
+      ["user", "pass"],
+      ["data-dir", "pass"],
+      ["env-file", "pass"],
+      ["member-key", "pass"],
+      ["client-key", "pass"],
+      ["ca-cert", "pass"],
+      ["member-cert", "pass"],
+      ["client-cert", "pass"],
+    ]);
+  });
+
+  it("flags on the command line count, and win over the environment (as in etcd)", () => {
+    const output = hostOutput({
+      cmdline: ["/usr/bin/etcd", "--client-cert-auth=false", "--auto-tls", "--peer-auto-tls", "true"],
+    });
+    expect(failed(output)).toEqual(["2.2", "2.3", "2.6"]);
+  });
+
+  it("plain text fails 2.1, 2.2, 2.4, 2.5 and 2.7; root fails the user check", () => {
+    expect(failed(hostOutput({ environ: ["ETCD_NAME=alpha"], uid: "0" }))).toEqual([
+      "2.1",
+      "2.2",
+      "2.4",
+      "2.5",
+      "2.7",
+      "user",
+    ]);
+  });
+
+  it("file modes and owners: a group-readable key, a world-readable data dir, a missing cert", () => {
+    const files = [
+      "755 etcd etcd /var/lib/etcd-pair/demo/data",
+      "644 root etcd /etc/etcd-pair/demo/etcd.env",
+      `644 root root ${PKI}/ca.crt`,
+      `640 etcd etcd ${PKI}/member.key`,
+      `600 root root ${PKI}/client.crt`,
+      `600 root root ${PKI}/client.key`,
+    ];
+    expect(failed(hostOutput({ files }))).toEqual(["data-dir", "env-file", "member-key", "member-cert"]);
+    expect(failed(hostOutput({ files: [`600 root root ${PKI}/member.key`] }))).toContain("member-key");
+  });
+
+  it("a stopped etcd fails the audit and leaves the flag checks unanswered (skip), never passed", () => {
+    const checks = judgeAudit(alpha, layout, parseAudit("@@etcd-pair-audit:pid\n\n@@etcd-pair-audit:files\n"));
+    expect(checks[0]).toMatchObject({ id: "running", result: "fail" });
+    expect(checks.filter((c) => c.id.startsWith("2.")).every((c) => c.result === "skip")).toBe(true);
+  });
+
+  it("the command only reads, and quotes the paths", () => {
+    const command = auditCommand(alpha, layout, systemdService(alpha, layout, "demo"));
+    expect(command).toContain("systemctl show -p MainPID --value etcd-pair-demo.service");
+    expect(command).toContain(`stat -c '%a %U %G %n' /var/lib/etcd-pair/demo/data`);
+    expect(command).not.toMatch(/\b(rm|mv|chmod|chown|kill)\b/);
+  });
+});
