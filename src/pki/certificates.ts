@@ -43,6 +43,18 @@ async function importKey(pem: string): Promise<CryptoKey> {
   return webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(pem), ALGORITHM, false, ["sign"]);
 }
 
+/** The certificates of a PEM bundle, each a PEM block of its own (a CA file may hold two while it is rotated). */
+export function pemCertificates(text: string): string[] {
+  return [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map((m) => `${m[0]}\n`);
+}
+
+/** The CA that signs: the first certificate of the CA file. */
+function signingCa(ca: KeyPair): string {
+  const first = pemCertificates(ca.certPem)[0];
+  if (!first) throw new Error("the CA file holds no certificate");
+  return first;
+}
+
 /** A CA used only for this pair's etcd (CIS etcd 2.7): ECDSA P-256, ten years. */
 export async function createCa(cluster: string, now: Date): Promise<KeyPair> {
   const keys = await newKeys();
@@ -59,7 +71,7 @@ export async function createCa(cluster: string, now: Date): Promise<KeyPair> {
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certPem: cert.toString("pem"), keyPem: await keyPem(keys.privateKey) };
+  return { certPem: `${cert.toString("pem")}\n`, keyPem: `${await keyPem(keys.privateKey)}\n` };
 }
 
 async function issue(
@@ -70,7 +82,7 @@ async function issue(
   now: Date,
 ): Promise<KeyPair> {
   const keys = await newKeys();
-  const issuer = new x509.X509Certificate(ca.certPem);
+  const issuer = new x509.X509Certificate(signingCa(ca));
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
@@ -89,7 +101,7 @@ async function issue(
     signingAlgorithm: ALGORITHM,
     extensions,
   });
-  return { certPem: cert.toString("pem"), keyPem: await keyPem(keys.privateKey) };
+  return { certPem: `${cert.toString("pem")}\n`, keyPem: `${await keyPem(keys.privateKey)}\n` };
 }
 
 /** The names a member's certificate must carry: its address (IP or DNS) and its host name. */
@@ -135,8 +147,11 @@ export function certificateFacts(pem: string): CertificateFacts {
     subject: cert.subject,
     notAfter: new Date(cert.validTo),
     names,
+    // By the signing CA: the first certificate of a CA file.
     issuedBy: (caPem) => {
-      const ca = new X509Certificate(caPem);
+      const first = pemCertificates(caPem)[0];
+      if (!first) return false;
+      const ca = new X509Certificate(first);
       return cert.checkIssued(ca) && cert.verify(ca.publicKey);
     },
   };

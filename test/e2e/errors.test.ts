@@ -114,8 +114,8 @@ nodes:
       hosts("heal", "beta"),
     );
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`beta: beta cannot connect to alpha's peer URL http://${a.address}:2380`);
-    expect(result.stderr).toContain(`alpha: alpha cannot connect to beta's peer URL http://${b.address}:2380`);
+    expect(result.stderr).toContain(`beta: beta cannot connect to alpha's peer URL https://${a.address}:2380`);
+    expect(result.stderr).toContain(`alpha: alpha cannot connect to beta's peer URL https://${b.address}:2380`);
     await untouched();
   });
 

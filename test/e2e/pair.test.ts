@@ -7,6 +7,8 @@ import { cli, type CliResult } from "../helpers/cli.js";
 import { E2E_CACHE, hostAddress, hosts, onHost } from "../helpers/e2eHosts.js";
 import { ETCD_BUILDS, requireBuild, type EtcdBuild } from "../helpers/etcdBinaries.js";
 import { buildReleaseTarball } from "../helpers/releaseTarball.js";
+import { createCa, issueMember } from "../../src/pki/certificates.js";
+import { httpsGet, type ClientTls } from "../helpers/etcdHttp.js";
 import { readAll, Writer, type AckedWrite } from "../helpers/writer.js";
 
 interface StatusJson {
@@ -37,7 +39,10 @@ describe.each(VARIANTS)("the pair on real systemd + sshd hosts: $title", (varian
   let version: string;
   const etcdctl = variant.tarball ? "/usr/local/bin/etcdctl" : "/usr/bin/etcdctl";
   const [a, b] = [hostAddress(1), hostAddress(2)];
-  const url = (n: 1 | 2) => `http://${hostAddress(n).address}:2379`;
+  const url = (n: 1 | 2) => `https://${hostAddress(n).address}:2379`;
+  /** etcd-pair's client certificate from the config's pki dir: the hosts' etcd requires one. */
+  let tls: ClientTls;
+  const pki = (file: string) => readFile(path.join(dir, "pki", file), "utf8");
   const run = (...args: string[]): Promise<CliResult> => cli(["-c", config, ...args], { timeoutMs: 170_000 });
   const roles = async () => {
     const result = await run("status", "--json");
@@ -56,7 +61,7 @@ describe.each(VARIANTS)("the pair on real systemd + sshd hosts: $title", (varian
     }
   };
   const expectAllPresent = async (n: 1 | 2, prefix: string, writes: readonly AckedWrite[]) => {
-    const data = await readAll(url(n), prefix);
+    const data = await readAll(url(n), prefix, tls);
     const missing = writes.filter((w) => data.get(w.key) !== w.value);
     expect(missing.map((w) => `${w.key}@${w.revision}`)).toEqual([]);
   };
@@ -125,6 +130,7 @@ ${fence}nodes:
       expect(await onHost(2, "ls /var/lib/etcd-pair/e2e/install")).toBe(""); // the upload is removed
     }
     expect(result.code).toBe(0);
+    tls = { ca: await pki("ca.crt"), cert: await pki("client.crt"), key: await pki("client.key") };
     const known = await readFile(path.join(dir, "known_hosts"), "utf8");
     expect(known.split("\n").filter(Boolean)).toHaveLength(2);
     const status = JSON.parse((await run("status", "--json")).stdout) as StatusJson;
@@ -136,8 +142,50 @@ ${fence}nodes:
     expect((await run("up")).stderr).toContain("nothing to do");
   });
 
+  it("mutual TLS: no client certificate, or one from another CA, is refused on client and peer ports", async () => {
+    expect(await httpsGet(`${url(1)}/version`, tls)).toBe(200);
+    await expect(httpsGet(`${url(1)}/version`, { ca: tls.ca })).rejects.toThrow();
+    // etcd also checks a peer's certificate against the address it connects from: both certificates name
+    // this machine's address on the bridge, so only the CA differs.
+    const now = new Date();
+    const here = { name: "gamma", address: "10.77.0.254" };
+    const stranger = await issueMember(await createCa("stranger", now), here, now);
+    const pairCa = { certPem: await pki("ca.crt"), keyPem: await pki("ca.key") };
+    const ours = await issueMember(pairCa, here, now);
+    const peerPort = `https://${a.address}:2380/members`;
+    await expect(httpsGet(peerPort, { ca: tls.ca, cert: stranger.certPem, key: stranger.keyPem })).rejects.toThrow();
+    expect(await httpsGet(peerPort, { ca: tls.ca, cert: ours.certPem, key: ours.keyPem })).toBe(200);
+  });
+
+  it("audit passes on the hosts up set up, and fails (exit 3) on a weakened one", async () => {
+    const audit = await run("audit");
+    expect(audit.stdout).not.toContain("FAIL");
+    expect(audit.code).toBe(0);
+    await onHost(2, "chmod 755 /var/lib/etcd-pair/e2e/data");
+    const weakened = await run("audit").finally(() => onHost(2, "chmod 700 /var/lib/etcd-pair/e2e/data"));
+    expect(weakened.code).toBe(3);
+    expect(weakened.stdout).toMatch(/beta\s+data-dir\s+FAIL/);
+  });
+
+  it("systemd-analyze security: the generated unit is rated OK, Debian's packaged etcd.service UNSAFE", async () => {
+    const exposure = async (unit: string) => {
+      const out = await onHost(1, `systemd-analyze security ${unit} --no-pager | tail -n 1`);
+      const match = /Overall exposure level for \S+: (\d+\.\d+) (\w+)/.exec(out);
+      if (!match?.[1]) throw new Error(`no exposure level in: ${out}`);
+      return { score: Number(match[1]), verdict: match[2] };
+    };
+    const ours = await exposure("etcd-pair-e2e.service");
+    const packaged = await exposure("etcd.service");
+    expect(ours.score).toBeLessThanOrEqual(2);
+    expect(packaged.score).toBeGreaterThan(ours.score);
+    console.log(
+      `${variant.title}: systemd-analyze security: etcd-pair-e2e.service ${ours.score} ${ours.verdict}, ` +
+        `Debian's etcd.service ${packaged.score} ${packaged.verdict}`,
+    );
+  });
+
   it("reboot of the main: systemd brings etcd back, every acknowledged write kept, the pair healthy", async () => {
-    const writer = new Writer([url(1)], "/reboot-main/");
+    const writer = new Writer([url(1)], "/reboot-main/", 2, tls);
     await writer.waitFor(100);
     await hosts("reboot", "alpha");
     const healthyAfter = await healthyWithin(60_000);
@@ -152,7 +200,7 @@ ${fence}nodes:
   });
 
   it("reboot of the backup: writes go on, the learner comes back and catches up", async () => {
-    const writer = new Writer([url(1)], "/reboot-backup/");
+    const writer = new Writer([url(1)], "/reboot-backup/", 2, tls);
     await writer.waitFor(100);
     await hosts("reboot", "beta");
     await healthyWithin(60_000);
@@ -163,7 +211,7 @@ ${fence}nodes:
   });
 
   it("partition of the backup: writes go on, after the heal the learner catches up", async () => {
-    const writer = new Writer([url(1)], "/partition/");
+    const writer = new Writer([url(1)], "/partition/", 2, tls);
     await writer.waitFor(50);
     await hosts("partition", "beta");
     try {
@@ -187,7 +235,7 @@ ${fence}nodes:
   let keptWrites: AckedWrite[] = [];
 
   it("power loss of the main under writes: failover keeps what the learner had and reports the loss it measured", async () => {
-    const writer = new Writer([url(1)], "/crash/", 0);
+    const writer = new Writer([url(1)], "/crash/", 0, tls);
     await writer.waitFor(300);
     await hosts("poweroff", "alpha");
     const acked = await writer.stop();
@@ -208,7 +256,7 @@ ${fence}nodes:
     keptWrites = acked.filter((w) => w.revision <= report.restoredRevision);
     const lostWrites = acked.filter((w) => w.revision > report.restoredRevision);
     await expectAllPresent(2, "/crash/", keptWrites);
-    const data = await readAll(url(2), "/crash/");
+    const data = await readAll(url(2), "/crash/", tls);
     expect(lostWrites.filter((w) => data.has(w.key))).toEqual([]);
     // Powered off, the old main's disk could not be read: the loss is reported as unknown (null), never 0.
     if (report.lostRevisions !== null) {
@@ -240,7 +288,7 @@ ${fence}nodes:
   });
 
   it("switchover back under writes: the original roles, no acknowledged write lost", async () => {
-    const writer = new Writer([url(2), url(1)], "/switchover/");
+    const writer = new Writer([url(2), url(1)], "/switchover/", 2, tls);
     await writer.waitFor(100);
     const switchover = await run("switchover", "--yes", "--to", "alpha");
     expect(switchover.code).toBe(0);

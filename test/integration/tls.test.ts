@@ -1,7 +1,7 @@
-import { chmod } from "node:fs/promises";
+import { chmod, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCa, issueClient, issueMember } from "../../src/pki/certificates.js";
+import { certificateFacts, createCa, issueClient, issueMember } from "../../src/pki/certificates.js";
 import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
 import { httpsGet, type ClientTls } from "../helpers/etcdHttp.js";
 import { TestPair } from "../helpers/pair.js";
@@ -86,6 +86,33 @@ describe.each(ETCD_BUILDS)("mutual TLS by default on etcd $series", (build) => {
     console.log(
       `etcd ${build.series} certs renew: ${acked.length} writes, 0 lost, longest gap ${writer.longestGapMs()} ms`,
     );
+  });
+
+  it("the documented CA rotation: bundle with the new CA, sign with it, drop the old one; the pair stays healthy", async () => {
+    const pki = (file: string) => path.join(pair.dir, "pki", file);
+    const old = { certPem: await readFile(pki("ca.crt"), "utf8"), keyPem: await readFile(pki("ca.key"), "utf8") };
+    const oldClient = await pair.clientTls();
+    const fresh = await createCa("test-next", new Date());
+    const renew = async () => {
+      const result = await pair.run(["certs", "renew"]);
+      expect(result.stderr).not.toContain("FAIL");
+      expect(result.code).toBe(0);
+      expect((await pair.run(["check"])).code).toBe(0);
+    };
+    // 1: both members trust both CAs; certificates still from the old one.
+    await writeFile(pki("ca.crt"), old.certPem + fresh.certPem);
+    await renew();
+    // 2: the new CA signs (first in the file); the members still trust the old one too.
+    await writeFile(pki("ca.crt"), fresh.certPem + old.certPem);
+    await writeFile(pki("ca.key"), fresh.keyPem, { mode: 0o600 });
+    await renew();
+    expect(certificateFacts(await readFile(pki("alpha.crt"), "utf8")).issuedBy(fresh.certPem)).toBe(true);
+    // 3: only the new CA is trusted: a client certificate of the old CA is refused from now on.
+    await writeFile(pki("ca.crt"), fresh.certPem);
+    await renew();
+    tls = await pair.clientTls();
+    expect(await httpsGet(`${pair.url("alpha")}/version`, tls)).toBe(200);
+    await expect(httpsGet(`${pair.url("alpha")}/version`, { ...oldClient, ca: tls.ca })).rejects.toThrow();
   });
 
   it("status shows each certificate's expiry", async () => {
