@@ -1,5 +1,5 @@
 import { needsInstall } from "../plan/install.js";
-import { planUp } from "../plan/up.js";
+import { assessUp, planUp } from "../plan/up.js";
 import { PreflightError } from "./errors.js";
 import type { Hosts } from "./hosts.js";
 import { observePair } from "./observe.js";
@@ -21,11 +21,15 @@ export interface UpResult {
 export async function runUp(hosts: Hosts, reporter: Reporter): Promise<UpResult> {
   const started = performance.now();
   const observations = await observePair(hosts);
+  const freshToken = newClusterToken(hosts.pair.cluster);
+  // Nothing is prepared, not even certificates on this machine, when preflight says no.
+  const { blockers } = assessUp(hosts.pair, observations, freshToken);
+  if (blockers.length > 0) throw new PreflightError(blockers);
   const plan = planUp({
     pair: hosts.pair,
     observations,
     service: (node) => hosts.service(node),
-    freshToken: newClusterToken(hosts.pair.cluster),
+    freshToken,
     canaryValue: newCanaryValue(),
     pki: await ensurePki(hosts.pair, observations, { write: true }),
     // The tarball is checked (and downloaded once) only when a host still needs it.

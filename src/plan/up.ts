@@ -68,9 +68,8 @@ export function joinSteps(
   return steps;
 }
 
-/** Config + what the hosts look like now -> the steps that bring up the pair, nothing more. */
-export function planUp(inputs: UpInputs): UpPlan {
-  const { pair, observations } = inputs;
+/** Who is main and what stops `up`: judged before anything is prepared, even on the controller. */
+export function assessUp(pair: PairSpec, observations: readonly NodeObservation[], freshToken: string) {
   const main = chooseMain(pair, observations);
   const backup = pair.nodes[0].name === main.name ? pair.nodes[1] : pair.nodes[0];
   const mainObs = observationOf(observations, main.name);
@@ -78,8 +77,7 @@ export function planUp(inputs: UpInputs): UpPlan {
   const { blockers, warnings: preflightWarnings } = preflight(pair, observations);
 
   const mainIsLeader = mainObs.status !== undefined && mainObs.status.leaderId === mainObs.status.memberId;
-  const token =
-    mainObs.dataDir === "member" ? (mainObs.envToken ?? mainObs.generation ?? inputs.freshToken) : inputs.freshToken;
+  const token = mainObs.dataDir === "member" ? (mainObs.envToken ?? mainObs.generation ?? freshToken) : freshToken;
   if (mainObs.running && !mainIsLeader) {
     blockers.push({
       node: main.name,
@@ -109,6 +107,22 @@ export function planUp(inputs: UpInputs): UpPlan {
       problem: `${backup.name} holds member data but ${main.name} has none: starting ${main.name} would create a new, empty cluster`,
       fix: `if ${backup.name} holds the data to keep, run 'etcd-pair failover'; else archive it with 'etcd-pair down --purge'`,
     });
+  }
+  return { main, backup, mainObs, backupObs, token, blockers, preflightWarnings, backupMember };
+}
+
+/** Config + what the hosts look like now -> the steps that bring up the pair, nothing more. */
+export function planUp(inputs: UpInputs): UpPlan {
+  const { pair, observations } = inputs;
+  const { main, backup, mainObs, backupObs, token, blockers, preflightWarnings, backupMember } = assessUp(
+    pair,
+    observations,
+    inputs.freshToken,
+  );
+  const hostWarnings = [...preflightWarnings, ...(pair.tls ? [] : [PLAINTEXT_WARNING])];
+  // A blocked plan has no steps: what it would need (a tarball, certificates) may not be there.
+  if (blockers.length > 0) {
+    return { main: main.name, backup: backup.name, token, steps: [], blockers, warnings: hostWarnings };
   }
 
   const mainService = inputs.service(main);
@@ -140,6 +154,6 @@ export function planUp(inputs: UpInputs): UpPlan {
         `${step.node} runs while its env file, start script or certificates change: restart it to apply them ` +
         "(etcd-pair does not restart a running member on its own)",
     );
-  warnings.unshift(...preflightWarnings, ...(pair.tls ? [] : [PLAINTEXT_WARNING]));
+  warnings.unshift(...hostWarnings);
   return { main: main.name, backup: backup.name, token, steps, blockers, warnings };
 }

@@ -15,10 +15,11 @@ import { renderSystemdUnit } from "../../src/render/systemdUnit.js";
 /** Characters that break shells, YAML, unit files and URLs, mixed with ordinary ones. */
 const HOSTILE = [..."'\"`$\\;|&<>(){}[]*?!#~%^= \t\n\r/.:,-_@+", "a", "b", "1", "é", "\u2028", "$(id)", "${IFS}"];
 const hostileWord = fc.array(fc.constantFrom(...HOSTILE), { minLength: 1, maxLength: 12 }).map((p) => p.join(""));
-/** Half of them absolute paths, so path fields see values they may accept. */
+/** Also absolute paths, and plain ones with spaces, so path fields see values they accept too. */
 const hostile = fc.oneof(
   hostileWord,
   hostileWord.map((word) => `/${word}`),
+  fc.stringMatching(/^\/[a-z0-9 ._-]{1,12}$/),
 );
 const dir = mkdtempSync(path.join(os.tmpdir(), "etcd-pair-injection-"));
 
