@@ -3,12 +3,13 @@ import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { PairSpec } from "../config/resolve.js";
 import type { NodeObservation } from "../plan/observed.js";
+import { EXPIRY_WARNING_DAYS } from "../plan/tlsState.js";
 import type { ControllerFile, ControllerPki } from "../plan/pki.js";
 import { certificateFacts, createCa, issueClient, issueMember, type KeyPair } from "../pki/certificates.js";
 import { InstallSourceError } from "./errors.js";
 
-/** A certificate closer than this to its end is issued again by `up`. */
-const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
+/** A certificate closer than this to its end is issued again by `up` (status warns from the same point). */
+const RENEW_BEFORE_MS = EXPIRY_WARNING_DAYS * 24 * 3600 * 1000;
 
 async function readPair(certFile: string, keyFile: string): Promise<KeyPair | undefined> {
   try {

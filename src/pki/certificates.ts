@@ -6,7 +6,7 @@ x509.cryptoProvider.set(webcrypto as Crypto);
 
 const ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
 const DAY_MS = 24 * 3600 * 1000;
-export const CA_DAYS = 3650;
+const CA_DAYS = 3650;
 export const LEAF_DAYS = 365;
 
 /** A certificate and its private key, PEM (the key PKCS#8, which etcd reads). */
@@ -105,7 +105,7 @@ async function issue(
 }
 
 /** The names a member's certificate must carry: its address (IP or DNS) and its host name. */
-export function memberNames(member: MemberIdentity): string[] {
+function memberNames(member: MemberIdentity): string[] {
   return [...new Set([member.address, member.hostname].filter((n): n is string => Boolean(n)))];
 }
 
