@@ -34,6 +34,9 @@ function memberList(observations: readonly NodeObservation[]): Member[] | undefi
   return observations.find((o) => o.members && o.status && !o.status.isLearner)?.members?.members;
 }
 
+/** Below this much free space etcd cannot cut its next WAL file (64 MiB): the node is as good as down. */
+export const DISK_FULL_BYTES = 64 * 1024 ** 2;
+
 export function derivePairState(pair: PairSpec, observations: readonly NodeObservation[]): PairState {
   const byName = new Map(observations.map((o) => [o.node, o]));
   const members = memberList(observations);
@@ -81,6 +84,14 @@ export function derivePairState(pair: PairSpec, observations: readonly NodeObser
     problems.push(`the nodes belong to different clusters (${[...clusterIds].join(", ")}): split brain or stale data`);
   }
   if (members && members.length > 2) problems.push(`the cluster has ${members.length} members, expected 2`);
+  for (const o of observations) {
+    if (o.disk && o.disk.availableBytes < DISK_FULL_BYTES) {
+      problems.push(
+        `${o.node}'s disk is full: ${Math.floor(o.disk.availableBytes / 1024 ** 2)} MiB free on ${o.disk.mountPoint} ` +
+          "(etcd needs room for its next 64 MiB WAL file and its db); free space there, then 'etcd-pair up' restarts what stopped",
+      );
+    }
+  }
   return {
     cluster: pair.cluster,
     healthy: problems.length === 0 && leaders.length === 1 && learners.length === 1,

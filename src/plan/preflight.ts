@@ -5,6 +5,7 @@ import { needsInstall } from "./install.js";
 import { judgeVersion, type EtcdVersion } from "../etcd/version.js";
 import { nodeLayout } from "./layout.js";
 import { observationOf, type NodeObservation } from "./observed.js";
+import { DISK_FULL_BYTES } from "./pairState.js";
 import { peerOf } from "./steps.js";
 
 /** Something that stops `up` before it touches any host. */
@@ -58,9 +59,12 @@ function hostChecks(
   if (o.disk) {
     const where = `${o.disk.mountPoint} (the filesystem of ${o.disk.path})`;
     const why = "etcd's backend may grow to its default quota of 2 GiB, plus WAL files and snapshots";
-    if (o.disk.availableBytes < MIN_FREE_BYTES) {
+    // A new member needs room to grow; a member that exists already only needs room to restart.
+    const existing = o.dataDir === "member";
+    const minimum = existing ? DISK_FULL_BYTES : MIN_FREE_BYTES;
+    if (o.disk.availableBytes < minimum) {
       block(
-        `only ${gib(o.disk.availableBytes)} free on ${where}, less than 1 GiB: ${why}`,
+        `only ${gib(o.disk.availableBytes)} free on ${where}, less than ${existing ? "64 MiB" : "1 GiB"}: ${why}`,
         node.host.kind === "local"
           ? "free space there, or set local.dir to a directory on a larger filesystem"
           : `free space there, or mount a larger filesystem at ${nodeLayout(node).root}`,

@@ -25,6 +25,23 @@ describe("derivePairState", () => {
     ]);
   });
 
+  it("a node whose disk is full makes the pair unhealthy, running or not, and says what to do", () => {
+    const full = { path: "/var/lib", availableBytes: 1024 ** 2, mountPoint: "/var" };
+    const state = derivePairState(DEMO_PAIR, [
+      runningMain("alpha", bothMembers),
+      { ...runningLearner("beta"), disk: full },
+    ]);
+    expect(state.healthy).toBe(false);
+    expect(state.problems).toEqual([
+      expect.stringMatching(/^beta's disk is full: 1 MiB free on \/var .*'etcd-pair up'/),
+    ]);
+    const roomy = { ...full, availableBytes: 64 * 1024 ** 2 };
+    expect(
+      derivePairState(DEMO_PAIR, [runningMain("alpha", bothMembers), { ...runningLearner("beta"), disk: roomy }])
+        .healthy,
+    ).toBe(true);
+  });
+
   it("reports the learner's lag against the leader's committed index", () => {
     const state = derivePairState(DEMO_PAIR, [
       runningMain("alpha", bothMembers),

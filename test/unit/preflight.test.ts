@@ -80,6 +80,13 @@ describe("preflight", () => {
       expect(result.blockers[0]?.fix).toContain("/var/lib/etcd-pair/demo");
     });
 
+    it("a member that exists already only needs room to restart: 64 MiB", () => {
+      const member = (availableBytes: number) => host("alpha", { dataDir: "member", disk: disk(availableBytes) });
+      expect(preflight(SSH_PAIR, [member(0.5 * GiB), host("beta")]).blockers).toEqual([]);
+      const full = preflight(SSH_PAIR, [member(10 * 1024 ** 2), host("beta")]);
+      expect(full.blockers[0]?.problem).toContain("less than 64 MiB");
+    });
+
     it("points local nodes at local.dir", () => {
       const result = preflight(DEMO_PAIR, [freshHost("alpha"), freshHost("beta", { disk: disk(MIN_FREE_BYTES - 1) })]);
       expect(result.blockers[0]?.fix).toContain("local.dir");
