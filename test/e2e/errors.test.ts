@@ -130,18 +130,27 @@ nodes:
   });
 
   it("a release tarball for another architecture, or with another sha256", async () => {
-    const tarball = path.join(dir, "etcd-v3.5.16-linux-arm64.tar.gz");
-    await writeFile(tarball, "stands in for an arm64 release");
-    const { stdout } = await promisify(execFile)("sha256sum", [tarball]);
-    const sha256 = stdout.slice(0, 64);
-    const install = (sha: string) => `{ install: { tarball: { file: ${tarball}, sha256: "${sha}" } } }`;
-    const arm = await cli(["-c", await configWith("arch", `identityFile: ${key}`, install(sha256)), "up"]);
+    const tarballFor = async (arch: string) => {
+      const file = path.join(dir, `etcd-v3.5.16-linux-${arch}.tar.gz`);
+      await writeFile(file, `stands in for an ${arch} release`);
+      const { stdout } = await promisify(execFile)("sha256sum", [file]);
+      return { file, sha256: stdout.slice(0, 64) };
+    };
+    const install = (file: string, sha: string) => `{ install: { tarball: { file: ${file}, sha256: "${sha}" } } }`;
+    const arm64 = await tarballFor("arm64");
+    const arm = await cli([
+      "-c",
+      await configWith("arch", `identityFile: ${key}`, install(arm64.file, arm64.sha256)),
+      "up",
+    ]);
     expect(arm.code).toBe(2);
     expect(arm.stderr).toContain("alpha: etcd-v3.5.16-linux-arm64.tar.gz is built for arm64, but the host is x86_64");
+    // The right architecture but not the file the config's sha256 names: refused on the controller.
+    const amd64 = await tarballFor("amd64");
     const other = "1".repeat(63) + "a";
-    const wrong = await cli(["-c", await configWith("sha", `identityFile: ${key}`, install(other)), "up"]);
+    const wrong = await cli(["-c", await configWith("sha", `identityFile: ${key}`, install(amd64.file, other)), "up"]);
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toContain(`has sha256 ${sha256}, but etcd.install.tarball.sha256 is ${other}`);
+    expect(wrong.stderr).toContain(`has sha256 ${amd64.sha256}, but etcd.install.tarball.sha256 is ${other}`);
     await untouched();
   });
 });
