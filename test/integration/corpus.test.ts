@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoConfig } from "../../src/phases/demo.js";
 import { cli } from "../helpers/cli.js";
 import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
 import { freePorts } from "../helpers/pair.js";
@@ -38,21 +39,21 @@ function cases(ports: number[], binDir: string): Case[] {
     // Config: every field, with file:line:column.
     {
       name: "cluster with capitals",
-      config: edit("cluster: corpus", "cluster: Corpus"),
+      config: edit("cluster: demo", "cluster: Demo"),
       args: ["up"],
       code: 2,
-      message: /etcd-pair\.yaml:1:10: cluster: must be lowercase/,
+      message: /etcd-pair\.yaml:2:10: cluster: must be lowercase/,
     },
     {
       name: "cluster missing",
-      config: edit("cluster: corpus\n", ""),
+      config: edit("cluster: demo\n", ""),
       args: ["up"],
       code: 2,
       message: "cluster: is required",
     },
     {
       name: "cluster too long",
-      config: edit("cluster: corpus", `cluster: ${"c".repeat(64)}`),
+      config: edit("cluster: demo", `cluster: ${"c".repeat(64)}`),
       args: ["up"],
       code: 2,
       message: "cluster: must be lowercase",
@@ -430,26 +431,6 @@ async function fingerprint(root: string): Promise<string[]> {
   return entries;
 }
 
-/** The valid config every case starts from: two local nodes on free ports. */
-function goodConfig(ports: number[], binDir: string): string {
-  const [a1, a2, b1, b2] = ports;
-  return `cluster: corpus
-etcd:
-  binDir: ${binDir}
-nodes:
-  - name: alpha
-    address: 127.0.0.1
-    clientPort: ${a1}
-    peerPort: ${a2}
-    local: { dir: alpha }
-  - name: beta
-    address: 127.0.0.1
-    clientPort: ${b1}
-    peerPort: ${b2}
-    local: { dir: beta }
-`;
-}
-
 const PORTS = await freePorts(4);
 const BIN_DIR = build?.binDir ?? "/usr/bin";
 const CASES = cases(PORTS, BIN_DIR);
@@ -483,7 +464,8 @@ describe("bad-input corpus: a clear message, the right exit code, nothing change
 
   it.each(CASES.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
     const work = await mkdtemp(path.join(dir, "case-"));
-    const good = goodConfig(PORTS, BIN_DIR);
+    // The demo's own config: two local nodes on free ports.
+    const good = demoConfig(BIN_DIR, PORTS);
     let text = c.config ? c.config(good) : good;
     for (const [name, bin] of Object.entries(fakeBins)) text = text.replace(`binDir: ${name}`, `binDir: ${bin}`);
     const config = path.join(work, "etcd-pair.yaml");
