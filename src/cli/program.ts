@@ -409,7 +409,10 @@ Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
         `where etcd and etcdctl are (default: $${BIN_DIR_ENV}, the setup script's cache, /usr/bin)`,
       ),
     )
-    .option("--cleanup", "stop the pair at the end (default: leave it running and say how to stop it)")
+    .option(
+      "--cleanup",
+      "stop the pair and remove its temp dir at the end (default: leave it running and say how to stop it)",
+    )
     .option("--json", "print the result as JSON on stdout")
     .action(async (options: { binDir?: string; cleanup?: boolean; json?: boolean }) => {
       const binDir = options.binDir ?? (await findEtcdBinDir());
@@ -431,7 +434,8 @@ Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
         const self = selfCommand();
         process.stderr.write(
           `\nThe pair is still running. Look:  ${self} -c ${result.configFile} status\n` +
-            `Stop it:                       ${self} -c ${result.configFile} down\n`,
+            `Stop it:                       ${self} -c ${result.configFile} down\n` +
+            `Then remove its files:         rm -r ${result.dir}\n`,
         );
       }
       if (!result.check.healthy) setExitCode(EXIT.unhealthy);

@@ -1,4 +1,4 @@
-import { access, mkdtemp, writeFile } from "node:fs/promises";
+import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -149,7 +149,11 @@ export async function runDemo(binDir: string, cleanup: boolean, reporter: Report
     );
     const check = mustPass(await timed("check", () => runCheck(hosts, reporter)), "after the switchover");
     const status = await timed("status", () => runStatus(hosts));
-    if (cleanup) await timed("down", () => runDown(hosts, reporter, false));
+    if (cleanup) {
+      await timed("down", () => runDown(hosts, reporter, false));
+      // The dir is the demo's own scratch (config, certificates, two data dirs with 64 MiB WAL segments each).
+      await rm(dir, { recursive: true, force: true });
+    }
     reporter.info(`\n${beta.name} took over after the crash; a switchover handed the main role back to ${alpha.name}.`);
     return { dir, configFile, timeline, failover, switchover, check, status, cleanedUp: cleanup };
   } catch (err) {

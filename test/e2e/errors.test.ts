@@ -1,12 +1,12 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { promisify } from "node:util";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli } from "../helpers/cli.js";
 import { E2E_CACHE, hostAddress, hosts, onHost } from "../helpers/e2eHosts.js";
+import { scratchDir } from "../helpers/scratch.js";
 
 /** Each bad setup must fail with a message naming what is wrong, and change nothing on the hosts. */
 describe("bad setups on real hosts: a clear error and nothing changed", () => {
@@ -39,7 +39,7 @@ nodes:
   beforeAll(async () => {
     await hosts("down");
     await hosts("up", "alpha", "beta");
-    dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-e2e-errors-"));
+    dir = await scratchDir("e2e-errors");
     const good = await configWith("good", `identityFile: ${key}`);
     expect((await cli(["-c", good, "--accept-new-host-keys", "status"])).code).toBe(3);
   });

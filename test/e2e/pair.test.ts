@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +10,7 @@ import { createCa, issueMember } from "../../src/pki/certificates.js";
 import { httpsGet, type ClientTls } from "../helpers/etcdHttp.js";
 import { checkCrashHistory } from "../helpers/history.js";
 import { readAll, Writer, type AckedWrite } from "../helpers/writer.js";
+import { scratchDir } from "../helpers/scratch.js";
 
 interface StatusJson {
   healthy: boolean;
@@ -73,7 +73,7 @@ describe.each(VARIANTS)("the pair on real systemd + sshd hosts: $title", (varian
     requireBuild(variant.build);
     await hosts("down");
     await hosts("up", "alpha", "beta");
-    dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-e2e-"));
+    dir = await scratchDir("e2e");
     config = path.join(dir, "etcd-pair.yaml");
     const key = path.join(E2E_CACHE, "id_ed25519");
     let etcd = "etcd: { binDir: /usr/bin }";

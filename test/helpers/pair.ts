@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { cli, type CliOptions, type CliResult } from "./cli.js";
 import type { ClientTls } from "./etcdHttp.js";
+import { removeDir, scratchDir } from "./scratch.js";
 
 export async function freePorts(count: number): Promise<number[]> {
   const ports: number[] = [];
@@ -32,7 +32,7 @@ export class TestPair {
     binDir: string,
     extra: { yaml?: (ports: number[]) => string; tls?: false } = {},
   ): Promise<TestPair> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-test-"));
+    const dir = await scratchDir("test");
     const ports = await freePorts(4);
     const [a1 = 0, a2 = 0, b1 = 0, b2 = 0] = ports;
     const yaml =
@@ -102,12 +102,18 @@ nodes:
     }
   }
 
-  /** Ends every etcd this pair started, by the pids it recorded; used after each test, pass or fail. */
-  async cleanup(): Promise<void> {
+  /** Ends every etcd this pair started, by the pids it recorded. */
+  async stop(): Promise<void> {
     await this.run(["down"]).catch(() => undefined);
     for (const node of ["alpha", "beta"]) {
       const pid = await this.etcdPid(node);
       if (pid !== undefined) process.kill(pid, "SIGKILL");
     }
+  }
+
+  /** stop, then remove the pair's dir at once (a file may make many pairs); used after each test, pass or fail. */
+  async cleanup(): Promise<void> {
+    await this.stop();
+    await removeDir(this.dir);
   }
 }

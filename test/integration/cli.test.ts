@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli } from "../helpers/cli.js";
+import { scratchDir } from "../helpers/scratch.js";
 
 const COMMANDS = [
   "init",
@@ -45,7 +45,7 @@ describe("CLI surface", () => {
   });
 
   it("says where it looked when there is no config", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-cli-"));
+    const dir = await scratchDir("cli");
     const result = await cli(["status"], { cwd: dir, env: { ETCD_PAIR_CONFIG: "" } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`no config at ${path.join(dir, "etcd-pair.yaml")}`);
@@ -53,7 +53,7 @@ describe("CLI surface", () => {
   });
 
   it("finds the config through ETCD_PAIR_CONFIG", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-cli-"));
+    const dir = await scratchDir("cli");
     await cli(["init", path.join(dir, "pair.yaml")]);
     const result = await cli(["config", "validate"], { env: { ETCD_PAIR_CONFIG: path.join(dir, "pair.yaml") } });
     expect(result.code).toBe(0);
@@ -61,7 +61,7 @@ describe("CLI surface", () => {
   });
 
   it("init writes a valid, commented starter and will not overwrite it", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-cli-"));
+    const dir = await scratchDir("cli");
     expect((await cli(["init"], { cwd: dir })).code).toBe(0);
     const text = await readFile(path.join(dir, "etcd-pair.yaml"), "utf8");
     expect(text).toMatch(/^# etcd-pair configuration/);
@@ -86,7 +86,7 @@ describe("CLI surface", () => {
   });
 
   it("rejects a bad config with line:column, exit 2, and touches nothing", async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-cli-"));
+    const dir = await scratchDir("cli");
     const file = path.join(dir, "etcd-pair.yaml");
     await cli(["init", file]);
     await writeFile(file, (await readFile(file, "utf8")).replace("clientPort: 23792", "clientPort: 70000"));

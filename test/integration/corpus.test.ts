@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoConfig } from "../../src/phases/demo.js";
 import { cli } from "../helpers/cli.js";
 import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
 import { freePorts } from "../helpers/pair.js";
+import { scratchDir } from "../helpers/scratch.js";
 
 const build = ETCD_BUILDS[0];
 
@@ -442,7 +442,7 @@ describe("bad-input corpus: a clear message, the right exit code, nothing change
   beforeAll(async () => {
     if (!build) throw new Error("no etcd build");
     requireBuild(build);
-    dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-corpus-"));
+    dir = await scratchDir("corpus");
     for (const [name, script] of [
       ["BIN3420", `if [ "$1" = --version ]; then echo "etcd Version: 3.4.20"; exit 0; fi; exec ${BIN_DIR}/etcd "$@"`],
       ["BINGARBLED", `echo "something else"`],

@@ -44,8 +44,9 @@ describe.each(ETCD_BUILDS)("a full disk on etcd $series", (build) => {
   };
 
   afterAll(async () => {
-    await pair?.cleanup();
+    await pair?.stop();
     for (const dir of mounts) spawnSync("umount", [dir]);
+    await pair?.cleanup();
   });
 
   it("the backup's disk fills: status and check say so, writes go on; once space returns, up brings it back", async () => {

@@ -1,17 +1,17 @@
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readdir, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
 import { TestPair } from "../helpers/pair.js";
+import { scratchDir } from "../helpers/scratch.js";
 
 const build = ETCD_BUILDS[1] ?? ETCD_BUILDS[0]!;
 
 /** A bin dir whose etcd reports `version` and otherwise runs the real etcd (etcdctl is the real one). */
 async function binDirReporting(version: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-bin-"));
+  const dir = await scratchDir("bin");
   await writeFile(
     path.join(dir, "etcd"),
     `#!/bin/sh\nif [ "\${1:-}" = --version ]; then echo "etcd Version: ${version}"; exit 0; fi\nexec ${build.binDir}/etcd "$@"\n`,
@@ -42,7 +42,7 @@ describe("preflight: up refuses before touching any host", () => {
   });
 
   it("names the missing binary and where it looked", async () => {
-    pair = await TestPair.create(await mkdtemp(path.join(os.tmpdir(), "etcd-pair-empty-bin-")));
+    pair = await TestPair.create(await scratchDir("empty-bin"));
     const result = await pair.run(["up"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/alpha: \/tmp\/etcd-pair-empty-bin-\w+\/etcd is missing or not executable/);
@@ -78,7 +78,7 @@ describe("preflight: up refuses before touching any host", () => {
     requireBuild(build);
     pair = await TestPair.create(build.binDir);
     // The probe's /dev/tcp test runs `timeout 2 bash …`: a bash that never returns is a SYN nobody answers.
-    const silent = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-silent-peer-"));
+    const silent = await scratchDir("silent-peer");
     await writeFile(path.join(silent, "bash"), "#!/bin/sh\nexec sleep 30\n");
     await chmod(path.join(silent, "bash"), 0o755);
     const started = Date.now();

@@ -1,9 +1,9 @@
-import { chmod, mkdtemp, symlink, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { chmod, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
 import { TestPair } from "../helpers/pair.js";
+import { scratchDir } from "../helpers/scratch.js";
 
 describe.each(ETCD_BUILDS)("up is resumable on etcd $series", (build) => {
   let pair: TestPair | undefined;
@@ -48,7 +48,7 @@ describe("a failing step", () => {
     const build = ETCD_BUILDS[0]!;
     requireBuild(build);
     // An etcd that starts on alpha but dies on beta, as a broken host would.
-    const bin = await mkdtemp(path.join(os.tmpdir(), "etcd-pair-bin-"));
+    const bin = await scratchDir("bin");
     await writeFile(
       path.join(bin, "etcd"),
       `#!/bin/sh\nif [ "\${ETCD_NAME:-}" = beta ]; then echo "cannot access data dir: simulated disk failure" >&2; exit 1; fi\nexec ${build.binDir}/etcd "$@"\n`,

@@ -1,6 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -11,6 +10,7 @@ import { renderEtcdctlEnv, renderEtcdEnv } from "../../src/render/envFile.js";
 import { shQuote } from "../../src/render/shell.js";
 import { renderStartScript } from "../../src/render/startScript.js";
 import { renderSystemdUnit } from "../../src/render/systemdUnit.js";
+import { scratchDirSync } from "../helpers/scratch.js";
 
 /** Characters that break shells, YAML, unit files and URLs, mixed with ordinary ones. */
 const HOSTILE = [..."'\"`$\\;|&<>(){}[]*?!#~%^= \t\n\r/.:,-_@+", "a", "b", "1", "é", "\u2028", "$(id)", "${IFS}"];
@@ -21,7 +21,7 @@ const hostile = fc.oneof(
   hostileWord.map((word) => `/${word}`),
   fc.stringMatching(/^\/[a-z0-9 ._-]{1,12}$/),
 );
-const dir = mkdtempSync(path.join(os.tmpdir(), "etcd-pair-injection-"));
+const dir = scratchDirSync("injection");
 
 /** What POSIX sh (dash) makes of a command line: its argv, one per line, NUL-separated. */
 function shWords(commandLine: string): string[] {

@@ -1,6 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { nodeLayout } from "../../src/plan/layout.js";
@@ -9,6 +8,7 @@ import { GUARD_EXIT_STATUS, renderStartScript } from "../../src/render/startScri
 import { renderSystemdUnit } from "../../src/render/systemdUnit.js";
 import { expectGolden } from "../helpers/golden.js";
 import { DEMO_PAIR, localNode, SSH_TLS_PAIR } from "../helpers/specs.js";
+import { scratchDirSync } from "../helpers/scratch.js";
 
 const [alpha, beta] = DEMO_PAIR.nodes;
 
@@ -69,7 +69,7 @@ describe("start script, run by sh", () => {
    * for the peer with `peerGeneration` (or fails, like an unreachable peer, when it is undefined).
    */
   function fixture(peerGeneration?: string) {
-    const root = mkdtempSync(path.join(os.tmpdir(), "etcd-pair-start-"));
+    const root = scratchDirSync("start");
     const bin = path.join(root, "bin");
     mkdirSync(bin);
     writeFileSync(
