@@ -250,7 +250,10 @@ Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
         "report what was lost. Refuses while the main leads (use switchover).",
     )
     .option("-y, --yes", "do not ask; also the operator's word that an unreachable main is down")
-    .option("--fence-command <cmd>", "run on this machine when the old main cannot be reached; must exit 0")
+    .option(
+      "--fence-command <cmd>",
+      "run on this machine when the old main cannot be reached (gets $ETCD_PAIR_FENCE_NODE); must exit 0",
+    )
     .option("--dry-run", "print every command and file it would run or write, per host; change nothing")
     .option("--json", "print the report as JSON on stdout")
     .action(

@@ -149,7 +149,7 @@ export const configSchema = z
           .min(1, { error: "must not be empty" })
           .optional()
           .describe(
-            "Run on the controller when failover cannot reach the old main: must power it off or cut it off, and exit 0",
+            "Run on the controller when failover cannot reach the old main, with ETCD_PAIR_FENCE_NODE and ETCD_PAIR_FENCE_ADDRESS set to it: must power it off or cut it off, and exit 0",
           ),
       })
       .optional(),

@@ -22,9 +22,10 @@ tls:
   dir: pki
 
 # When failover cannot reach the old main: a command run here that powers it off (or cuts it off) and
-# exits 0. Without it, failover --yes is your word that the old main is down.
+# exits 0. It gets the old main's name and address in $ETCD_PAIR_FENCE_NODE and $ETCD_PAIR_FENCE_ADDRESS
+# (either node can be the main). Without it, failover --yes is your word that the old main is down.
 # failover:
-#   fenceCommand: ipmitool -H alpha-bmc -U admin -E chassis power off
+#   fenceCommand: ipmitool -H "$ETCD_PAIR_FENCE_NODE-bmc" -U admin -E chassis power off
 
 # Exactly two nodes. The first is the initial main (the only voter); the second becomes its learner.
 nodes:

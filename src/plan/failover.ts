@@ -69,6 +69,14 @@ export function restoredStatusLine(output: string): string | undefined {
 }
 
 /**
+ * The fence command as run: the node to fence and its address are exported first, so one command serves
+ * whichever node is the main at the time (e.g. ipmitool -H "$ETCD_PAIR_FENCE_NODE-bmc" ... power off).
+ */
+export function fenceCommandFor(command: string, node: NodeSpec): string {
+  return `export ETCD_PAIR_FENCE_NODE=${shQuote(node.name)} ETCD_PAIR_FENCE_ADDRESS=${shQuote(node.address)}; ${command}`;
+}
+
+/**
  * Crash failover: fence the old main, stop the learner cleanly (or start it once to apply its WAL), restore
  * its own db as a new one-member cluster with a new token, archive the old data dir, start, verify.
  */
@@ -168,7 +176,9 @@ export function planFailover(inputs: FailoverInputs): FailoverPlan {
       title: `fence ${oldMain.name} with the fence command (it cannot be reached)`,
       node: CONTROLLER,
       kind: "change",
-      actions: [{ kind: "exec", node: CONTROLLER, command: inputs.fenceCommand, timeoutMs: 120_000 }],
+      actions: [
+        { kind: "exec", node: CONTROLLER, command: fenceCommandFor(inputs.fenceCommand, oldMain), timeoutMs: 120_000 },
+      ],
       hint: "the fence command must power the old main off (or cut it off) and exit 0",
     });
   } else {
@@ -191,7 +201,8 @@ export function planFailover(inputs: FailoverInputs): FailoverPlan {
     }
     // 3. A clean stop commits bbolt. A learner that crashed too first applies the committed entries of its
     // WAL: it starts once as it was and is stopped cleanly. It cannot serve clients without its leader, so
-    // nothing can be asked when it is done: it is given a settle time. A learner this failover stopped itself
+    // nothing can be asked when it is done, and it never becomes ready (so systemd's start would wait for
+    // ever): it is launched and given a settle time. A learner this failover stopped itself
     // (its marker is there) was stopped cleanly and needs none of that.
     if (b.running && b.generation !== token) {
       steps.push(stopStep(learner, "learner", learnerService, `stop the learner ${learner.name} cleanly`));
@@ -205,7 +216,7 @@ export function planFailover(inputs: FailoverInputs): FailoverPlan {
           {
             kind: "exec",
             node: learner.name,
-            command: `(${learnerService.start()}) && sleep ${REPLAY_SETTLE_S} && (${learnerService.stop()})`,
+            command: `(${learnerService.launch()}) && sleep ${REPLAY_SETTLE_S} && (${learnerService.stop()})`,
             timeoutMs: 60_000,
           },
         ],

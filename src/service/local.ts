@@ -17,11 +17,14 @@ export function localSupervisor(layout: NodeLayout): ServiceManager {
     `while ${alive} && [ $i -lt ${STOP_TIMEOUT_TENTHS} ]; do sleep 0.1; i=$((i+1)); done; ` +
     `if ${alive}; then echo "etcd (pid $pid) did not exit within ${STOP_TIMEOUT_TENTHS / 10}s of SIGTERM" >&2; exit 1; fi; fi; ` +
     `rm -f ${pidFile}`;
+  const start =
+    `if ${alive}; then exit 0; fi; cd ${shQuote(layout.root)} && ` +
+    `setsid ${shQuote(layout.startScript)} >>${shQuote(layout.logFile)} 2>&1 </dev/null & echo $! >${pidFile}`;
   return {
     description: `local supervisor (pidfile ${layout.pidFile}, log ${layout.logFile})`,
-    start: () =>
-      `if ${alive}; then exit 0; fi; cd ${shQuote(layout.root)} && ` +
-      `setsid ${shQuote(layout.startScript)} >>${shQuote(layout.logFile)} 2>&1 </dev/null & echo $! >${pidFile}`,
+    start: () => start,
+    // start never waits for readiness here: the runner's ready step does.
+    launch: () => start,
     stop: () => stop,
     // Nothing starts a local node at boot: stopping it is all.
     stopAndDisable: () => stop,

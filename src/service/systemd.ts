@@ -11,6 +11,7 @@ export function systemdService(node: NodeSpec, layout: NodeLayout, cluster: stri
     description: `systemd unit ${unit}`,
     // systemctl start waits for etcd's READY=1 (Type=notify); enable makes it start at boot again after a fence.
     start: () => `systemctl enable --quiet ${unit} && systemctl start ${unit}`,
+    launch: () => `systemctl start --no-block ${unit}`,
     stop: () => `systemctl stop ${unit}`,
     stopAndDisable: () => `systemctl disable --now --quiet ${unit}`,
     isRunning: () => `systemctl is-active --quiet ${unit}`,

@@ -7,6 +7,11 @@ export interface ServiceManager {
   readonly description: string;
   /** Starts etcd through the rendered start script; exits 0 if it is already running. */
   start(): string;
+  /**
+   * Starts etcd without waiting for it to be ready: a learner whose leader is dead never becomes ready, yet
+   * it applies the committed entries of its WAL (failover's replay of a crashed learner).
+   */
+  launch(): string;
   /** Stops etcd cleanly (SIGTERM lets bbolt commit) and waits for it to exit; exits 0 if not running. */
   stop(): string;
   /** Stops etcd and keeps it from starting at boot (fencing a failed main; `down`). `start` undoes it. */

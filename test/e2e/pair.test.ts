@@ -1,15 +1,15 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, type CliResult } from "../helpers/cli.js";
 import { E2E_CACHE, hostAddress, hosts, onHost } from "../helpers/e2eHosts.js";
-import { ETCD_BUILDS, requireBuild, type EtcdBuild } from "../helpers/etcdBinaries.js";
-import { buildReleaseTarball } from "../helpers/releaseTarball.js";
+import { requireBuild } from "../helpers/etcdBinaries.js";
+import { E2E_VARIANTS, writeE2eConfig } from "../helpers/e2ePair.js";
 import { createCa, issueMember } from "../../src/pki/certificates.js";
 import { httpsGet, type ClientTls } from "../helpers/etcdHttp.js";
 import { checkCrashHistory } from "../helpers/history.js";
 import { readAll, Writer, type AckedWrite } from "../helpers/writer.js";
+import { clientTlsFrom } from "../helpers/pair.js";
 import { scratchDir } from "../helpers/scratch.js";
 
 interface StatusJson {
@@ -17,29 +17,12 @@ interface StatusJson {
   nodes: { name: string; role: string; version: string | null }[];
 }
 
-const HOSTS_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../scripts/e2e/hosts.sh");
-function build(series: string): EtcdBuild {
-  const found = ETCD_BUILDS.find((b) => b.series === series);
-  if (!found) throw new Error(`no etcd build ${series} in test/helpers/etcdBinaries.ts`);
-  return found;
-}
-
-/**
- * The two ways etcd gets onto the hosts, one per tested version: Debian's 3.4.23 already in the root fs,
- * and 3.5 from a release tarball that `up` uploads (the hosts have no route to any download).
- * The second also fences through a fence command instead of the operator's word.
- */
-const VARIANTS = [
-  { title: "etcd 3.4.23 preinstalled from Debian", build: build("3.4.23"), tarball: false, fenceCommand: false },
-  { title: "etcd 3.5 installed from a release tarball", build: build("3.5."), tarball: true, fenceCommand: true },
-] as const;
-
-describe.each(VARIANTS)("the pair on real systemd + sshd hosts: $title", (variant) => {
+describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (variant) => {
   let dir: string;
   let config: string;
   let version: string;
   const etcdctl = variant.tarball ? "/usr/local/bin/etcdctl" : "/usr/bin/etcdctl";
-  const [a, b] = [hostAddress(1), hostAddress(2)];
+  const a = hostAddress(1);
   const url = (n: 1 | 2) => `https://${hostAddress(n).address}:2379`;
   /** etcd-pair's client certificate from the config's pki dir: the hosts' etcd requires one. */
   let tls: ClientTls;
@@ -74,30 +57,7 @@ describe.each(VARIANTS)("the pair on real systemd + sshd hosts: $title", (varian
     await hosts("down");
     await hosts("up", "alpha", "beta");
     dir = await scratchDir("e2e");
-    config = path.join(dir, "etcd-pair.yaml");
-    const key = path.join(E2E_CACHE, "id_ed25519");
-    let etcd = "etcd: { binDir: /usr/bin }";
-    if (variant.tarball) {
-      const tarball = await buildReleaseTarball(variant.build.binDir, path.join(E2E_CACHE, "releases"));
-      version = tarball.version;
-      etcd = `etcd:\n  install:\n    tarball: { file: ${tarball.file}, sha256: ${tarball.sha256} }`;
-    } else {
-      version = "3.4.23";
-    }
-    const fence = variant.fenceCommand ? `failover:\n  fenceCommand: ${HOSTS_SCRIPT} poweroff alpha\n` : "";
-    await writeFile(
-      config,
-      `cluster: e2e
-${etcd}
-${fence}nodes:
-  - name: alpha
-    address: ${a.address}
-    ssh: { host: 127.0.0.1, port: ${a.sshPort}, user: root, identityFile: ${key}, knownHostsFile: known_hosts }
-  - name: beta
-    address: ${b.address}
-    ssh: { host: 127.0.0.1, port: ${b.sshPort}, user: deploy, become: true, identityFile: ${key}, knownHostsFile: known_hosts }
-`,
-    );
+    ({ config, version } = await writeE2eConfig(dir, variant));
   });
   afterAll(async () => {
     await hosts("down");
@@ -131,7 +91,7 @@ ${fence}nodes:
       expect(await onHost(2, "ls /var/lib/etcd-pair/e2e/install")).toBe(""); // the upload is removed
     }
     expect(result.code).toBe(0);
-    tls = { ca: await pki("ca.crt"), cert: await pki("client.crt"), key: await pki("client.key") };
+    tls = await clientTlsFrom(dir);
     const known = await readFile(path.join(dir, "known_hosts"), "utf8");
     expect(known.split("\n").filter(Boolean)).toHaveLength(2);
     const status = JSON.parse((await run("status", "--json")).stdout) as StatusJson;

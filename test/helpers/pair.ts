@@ -19,6 +19,12 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/** etcd-pair's own client certificate from the pki dir next to a config in `dir`: the pair's etcd accepts it. */
+export async function clientTlsFrom(dir: string): Promise<ClientTls> {
+  const pki = (file: string) => readFile(path.join(dir, "pki", file), "utf8");
+  return { ca: await pki("ca.crt"), cert: await pki("client.crt"), key: await pki("client.key") };
+}
+
 /** A two-node local pair in its own temp dir, on free loopback ports. */
 export class TestPair {
   private constructor(
@@ -70,10 +76,8 @@ nodes:
     return `${this.tls ? "https" : "http"}://127.0.0.1:${this.ports[node][0]}`;
   }
 
-  /** etcd-pair's own client certificate, which the pair's etcd accepts. */
-  async clientTls(): Promise<ClientTls> {
-    const pki = (file: string) => readFile(path.join(this.dir, "pki", file), "utf8");
-    return { ca: await pki("ca.crt"), cert: await pki("client.crt"), key: await pki("client.key") };
+  clientTls(): Promise<ClientTls> {
+    return clientTlsFrom(this.dir);
   }
 
   /** A member's own certificate (good for its peer connections too). */

@@ -1,55 +1,61 @@
 import { postJson, type ClientTls } from "./etcdHttp.js";
 
-/** One write the pair acknowledged: its key, value and the revision etcd gave it. */
+/** One write the pair acknowledged: its key, value, the revision etcd gave it, and which endpoint said so. */
 export interface AckedWrite {
   key: string;
   value: string;
   revision: number;
   ackedAt: number;
+  endpoint: string;
 }
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 
 /**
- * A client that writes distinct keys one after another over etcd's HTTP gateway and records every
- * acknowledged write. On an error it moves to the next endpoint (as a client with two endpoints would)
- * and goes on with a new key; an unacknowledged key is never retried, so the history is exact.
+ * A client that writes distinct keys over etcd's HTTP gateway and records every acknowledged write. With a
+ * concurrency above 1 that many requests are in flight at once (a pipelining client: a crash can then catch
+ * acknowledged writes the learner has not received). On an error a lane moves to the next endpoint (as a
+ * client with two endpoints would) and goes on with a new key; an unacknowledged key is never retried, so the
+ * history is exact.
  */
 export class Writer {
   readonly acked: AckedWrite[] = [];
   failures = 0;
   private running = true;
   private readonly done: Promise<void>;
-  private endpoint = 0;
+  private seq = 0;
 
   constructor(
     private readonly endpoints: string[],
     private readonly prefix: string,
     private readonly intervalMs = 2,
     private readonly tls?: ClientTls,
+    readonly concurrency = 1,
   ) {
-    this.done = this.loop();
+    this.done = Promise.all(Array.from({ length: concurrency }, () => this.lane())).then(() => undefined);
   }
 
-  private async loop(): Promise<void> {
-    for (let seq = 0; this.running; seq++) {
+  private async lane(): Promise<void> {
+    let endpoint = 0;
+    while (this.running) {
+      const seq = this.seq++;
       const key = `${this.prefix}${String(seq).padStart(8, "0")}`;
       const value = `v${seq}`;
-      const url = this.endpoints[this.endpoint % this.endpoints.length];
+      const url = this.endpoints[endpoint % this.endpoints.length] ?? "";
       try {
         const response = await postJson(`${url}/v3/kv/put`, { key: b64(key), value: b64(value) }, this.tls, 2000);
         const body = response.body as { header?: { revision?: string }; error?: string };
         if (response.status !== 200 || !body.header?.revision) throw new Error(body.error ?? `HTTP ${response.status}`);
-        this.acked.push({ key, value, revision: Number(body.header.revision), ackedAt: performance.now() });
+        const revision = Number(body.header.revision);
+        this.acked.push({ key, value, revision, ackedAt: performance.now(), endpoint: url });
       } catch {
         this.failures++;
-        this.endpoint++;
+        endpoint++;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       if (this.intervalMs > 0) await new Promise((resolve) => setTimeout(resolve, this.intervalMs));
     }
   }
-
   /** Waits until at least `count` writes were acknowledged. */
   async waitFor(count: number, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { parseVersion } from "../../src/etcd/version.js";
 import { planFailover } from "../../src/plan/failover.js";
@@ -86,6 +87,14 @@ describe("planFailover", () => {
     const withCommand = plan([gone, runningLearner("beta", TOKEN)], "ipmitool chassis power off");
     expect(withCommand).toMatchObject({ fence: "fence-command", needsOperatorWord: false });
     expect(withCommand.steps[0]).toMatchObject({ id: "fence.command", node: "controller" });
+    // The command learns which node to fence (either can be the main by then); sh runs it as planned.
+    const fence = plan(
+      [gone, runningLearner("beta", TOKEN)],
+      'echo "$ETCD_PAIR_FENCE_NODE at $ETCD_PAIR_FENCE_ADDRESS"',
+    );
+    const action = fence.steps[0]?.actions[0];
+    if (action?.kind !== "exec") throw new Error("the fence step runs a command");
+    expect(execFileSync("sh", ["-c", action.command], { encoding: "utf8" })).toBe("alpha at 127.0.0.1\n");
     expect(plan([gone, runningLearner("beta", TOKEN)])).toMatchObject({
       fence: "operator-confirmed",
       needsOperatorWord: true,

@@ -1,0 +1,59 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { E2E_CACHE, hostAddress } from "./e2eHosts.js";
+import { ETCD_BUILDS, type EtcdBuild } from "./etcdBinaries.js";
+import { buildReleaseTarball } from "./releaseTarball.js";
+
+const HOSTS_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../scripts/e2e/hosts.sh");
+
+function build(series: string): EtcdBuild {
+  const found = ETCD_BUILDS.find((b) => b.series === series);
+  if (!found) throw new Error(`no etcd build ${series} in test/helpers/etcdBinaries.ts`);
+  return found;
+}
+
+/**
+ * The two ways etcd gets onto the e2e hosts, one per tested version: Debian's 3.4.23 already in the root fs,
+ * and 3.5 from a release tarball that `up` uploads (the hosts have no route to any download).
+ * The second also fences through a fence command (a power-off of the old main) instead of the operator's word.
+ */
+export const E2E_VARIANTS = [
+  { title: "etcd 3.4.23 preinstalled from Debian", build: build("3.4.23"), tarball: false, fenceCommand: false },
+  { title: "etcd 3.5 installed from a release tarball", build: build("3.5."), tarball: true, fenceCommand: true },
+] as const;
+export type E2eVariant = (typeof E2E_VARIANTS)[number];
+
+/**
+ * Writes dir/etcd-pair.yaml for hosts 1 (alpha, SSH as root) and 2 (beta, a sudo user) of scripts/e2e/hosts.sh;
+ * returns its path and the etcd version the hosts will run.
+ */
+export async function writeE2eConfig(dir: string, variant: E2eVariant): Promise<{ config: string; version: string }> {
+  const [a, b] = [hostAddress(1), hostAddress(2)];
+  const key = path.join(E2E_CACHE, "id_ed25519");
+  let etcd = "etcd: { binDir: /usr/bin }";
+  let version = "3.4.23";
+  if (variant.tarball) {
+    const tarball = await buildReleaseTarball(variant.build.binDir, path.join(E2E_CACHE, "releases"));
+    version = tarball.version;
+    etcd = `etcd:\n  install:\n    tarball: { file: ${tarball.file}, sha256: ${tarball.sha256} }`;
+  }
+  const fence = variant.fenceCommand
+    ? `failover:\n  fenceCommand: ${HOSTS_SCRIPT} poweroff "$ETCD_PAIR_FENCE_NODE"\n`
+    : "";
+  const config = path.join(dir, "etcd-pair.yaml");
+  await writeFile(
+    config,
+    `cluster: e2e
+${etcd}
+${fence}nodes:
+  - name: alpha
+    address: ${a.address}
+    ssh: { host: 127.0.0.1, port: ${a.sshPort}, user: root, identityFile: ${key}, knownHostsFile: known_hosts }
+  - name: beta
+    address: ${b.address}
+    ssh: { host: 127.0.0.1, port: ${b.sshPort}, user: deploy, become: true, identityFile: ${key}, knownHostsFile: known_hosts }
+`,
+  );
+  return { config, version };
+}
