@@ -257,6 +257,33 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
     );
   });
 
+  it("double failure: the learner's host loses power, the main writes alone and loses power too; failover loses exactly what the learner missed", async () => {
+    const writer = new Writer([url(1)], "/double/", 0, tls, 4);
+    await writer.waitFor(100);
+    await hosts("poweroff", "beta");
+    await writer.waitFor(writer.acked.length + 200);
+    await hosts("poweroff", "alpha");
+    const acked = await writer.stop();
+    // Booted, beta's etcd waits for a leader that is gone: systemd keeps it activating, never ready.
+    await hosts("start", "beta");
+    const failover = await run("failover", "--yes", "--json");
+    expect(failover.code, failover.stderr).toBe(0);
+    expect(failover.stderr).toContain("start beta once as it was, let it apply its WAL");
+    const report = JSON.parse(failover.stdout) as { restoredRevision: number; lostRevisions: number | null };
+    const onBeta = await readAll(url(2), "/double/", tls);
+    const { kept, lost } = checkCrashHistory(acked, report, onBeta, "may-be-unknown", writer.concurrency);
+    expect(lost.length).toBeGreaterThanOrEqual(200);
+    await hosts("start", "alpha");
+    expect((await run("rejoin", "alpha")).code).toBe(0);
+    await expectAllPresent(1, "/double/", kept);
+    expect((await run("switchover", "--yes", "--to", "alpha")).code).toBe(0);
+    expect(await roles()).toEqual({ alpha: "leader", beta: "learner" });
+    console.log(
+      `${variant.title}: double failure: ${acked.length} acknowledged, ${kept.length} kept, ${lost.length} lost ` +
+        `(written while the learner was down; reported ${report.lostRevisions})`,
+    );
+  });
+
   it("down stops and disables etcd on both hosts; up brings the pair back", async () => {
     expect((await run("down")).code).toBe(0);
     expect(await roles()).toEqual({ alpha: "down", beta: "down" });

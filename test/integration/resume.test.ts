@@ -25,6 +25,43 @@ describe.each(ETCD_BUILDS)("up is resumable on etcd $series", (build) => {
     return (JSON.parse(second.stdout) as { steps: { id: string }[] }).steps.map((s) => s.id);
   }
 
+  it(
+    "killed after each step of up in turn: every re-run converges to a healthy pair",
+    { timeout: 600_000 },
+    async () => {
+      requireBuild(build);
+      const boundaries: string[] = [];
+      for (let k = 1; ; k++) {
+        pair = await TestPair.create(build.binDir);
+        let killedAfter = "";
+        const first = await pair.run(["up"], {
+          onStderr: (text, kill) => {
+            const done = text.split("\n").filter((line) => line.startsWith("  ok "));
+            if (done.length >= k && !killedAfter) {
+              killedAfter = done[k - 1] ?? "";
+              kill();
+            }
+          },
+        });
+        if (!killedAfter) {
+          // up ran to its end with fewer than k steps: every boundary has been tried.
+          expect(first.code, first.stderr).toBe(0);
+          break;
+        }
+        const again = await pair.run(["up"]);
+        expect(again.code, `re-run after a kill following "${killedAfter}":\n${again.stderr}`).toBe(0);
+        expect((await pair.run(["check"])).code, `check after "${killedAfter}"`).toBe(0);
+        boundaries.push(killedAfter);
+        await pair.cleanup();
+        pair = undefined;
+      }
+      expect(boundaries.length).toBeGreaterThanOrEqual(15);
+      console.log(
+        `etcd ${build.series}: up killed after each of its ${boundaries.length} steps; every re-run converged`,
+      );
+    },
+  );
+
   it("killed right after main started: the re-run picks up there", async () => {
     const steps = await interruptAfter("start etcd on alpha");
     expect(steps[0]).not.toBe("main.start");
