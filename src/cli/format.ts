@@ -1,6 +1,7 @@
 import type { AuditReport } from "../phases/audit.js";
 import type { CheckResult } from "../phases/check.js";
 import type { FailoverReport } from "../phases/failover.js";
+import type { RejoinResult } from "../phases/rejoin.js";
 import type { SwitchoverResult } from "../phases/switchover.js";
 import type { StepFailure } from "../phases/runner.js";
 import type { StatusReport } from "../phases/status.js";
@@ -132,4 +133,16 @@ export function formatSwitchover(result: SwitchoverResult): string {
     `  leader change to first write:        ${ms(result.leaderChangeToFirstWriteMs)}`,
     "",
   ].join("\n");
+}
+
+/** The failover's loss as the rejoined node's old data shows it (only when that data predates the failover). */
+export function formatRejoinLoss(result: RejoinResult): string | undefined {
+  const loss = result.loss;
+  if (!loss) return undefined;
+  if (loss.lostRevisions === null)
+    return `lost at the failover: unknown (${result.node}'s old data could not be read; it is archived)\n`;
+  return (
+    `lost at the failover: ${loss.lostRevisions} revision(s): ${result.node}'s old data held revisions up to ` +
+    `${loss.nodeRevision}, ${result.main} was restored at ${loss.restoredRevision} (now archived on ${result.node})\n`
+  );
 }

@@ -22,7 +22,15 @@ import { printSteps, stepsToJson } from "../plan/printPlan.js";
 import type { Step } from "../plan/step.js";
 import { loadPair, CONFIG_ENV, DEFAULT_CONFIG } from "./configFile.js";
 import { confirm } from "./confirm.js";
-import { formatAudit, formatBytes, formatCheck, formatFailover, formatStatus, formatSwitchover } from "./format.js";
+import {
+  formatAudit,
+  formatBytes,
+  formatCheck,
+  formatFailover,
+  formatRejoinLoss,
+  formatStatus,
+  formatSwitchover,
+} from "./format.js";
 import { formatMs, StderrReporter } from "./reporter.js";
 import { EXIT, UsageError } from "./usage.js";
 
@@ -296,10 +304,13 @@ Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
         }
         const result = await runRejoin(hosts, new StderrReporter(), nodeNamed(hosts, name));
         if (options.json) json(result);
-        else
+        else {
           process.stderr.write(
             `rejoin: ${result.node} is the learner of ${result.main} (${formatMs(result.durationMs)})\n`,
           );
+          const loss = formatRejoinLoss(result);
+          if (loss) out(loss);
+        }
       });
     });
 

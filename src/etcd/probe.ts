@@ -4,6 +4,7 @@ import type { DataDirState, DiskSpace, NodeObservation, PeerReach } from "../pla
 import { shQuote } from "../render/shell.js";
 import type { ServiceManager } from "../service/types.js";
 import { endpointStatusArgs, etcdctl, memberListArgs } from "./etcdctl.js";
+import { parseSnapshotStatus } from "./snapshot.js";
 import { jsonLine, lastLine, parseEndpointStatus, parseMemberList } from "./status.js";
 import { parseEtcdVersionOutput } from "./version.js";
 
@@ -50,6 +51,7 @@ export function probeCommand(node: NodeSpec, layout: NodeLayout, service: Servic
     `${section("envstate")}; sed -n 's/^ETCD_INITIAL_CLUSTER_STATE=//p' ${q(layout.envFile)} 2>/dev/null || true`,
     `${section("fenced")}; cat ${q(layout.fencedFile)} 2>/dev/null || true`,
     `${section("failovertoken")}; cat ${q(layout.failoverTokenFile)} 2>/dev/null || true`,
+    `${section("restoredfrom")}; cat ${q(layout.restoredFromFile)} 2>/dev/null || true`,
     `${section("installed")}; cat ${q(layout.installMarkerFile)} 2>/dev/null || true`,
     `${section("restoring")}; [ -d ${q(`${layout.restoreDir}/member`)} ] && echo yes || true`,
     `${section("hashes")}; sha256sum ${managedFiles(node, layout, service).map(q).join(" ")} 2>/dev/null || true`,
@@ -181,6 +183,17 @@ export function clockEstimate(
   return { clockOffsetMs: Math.round(startMs - midpoint), clockRttMs: Math.round(roundTrip - onHost) };
 }
 
+/** state/restored-from: the cluster token, then the snapshot status JSON of the db the failover restored. */
+export function parseRestoredFrom(text: string): { token: string; revision: number } | undefined {
+  const [token, status] = text.trim().split("\n");
+  if (!token || !status) return undefined;
+  try {
+    return { token, revision: parseSnapshotStatus(status).revision };
+  } catch {
+    return undefined;
+  }
+}
+
 function unquote(value: string): string {
   const trimmed = value.trim();
   return trimmed.startsWith("'") && trimmed.endsWith("'") ? trimmed.slice(1, -1) : trimmed;
@@ -208,6 +221,7 @@ export function parseProbe(nodeName: string, output: string, window?: ProbeWindo
     envState: unquote(s.get("envstate") ?? "") || undefined,
     fenced: s.get("fenced") || undefined,
     failoverToken: s.get("failovertoken") || undefined,
+    restoredFrom: parseRestoredFrom(s.get("restoredfrom") ?? ""),
     installedTarball: s.get("installed") || undefined,
     restoring: s.get("restoring") === "yes",
     fileHashes,

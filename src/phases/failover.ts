@@ -1,11 +1,11 @@
-import { parseEndpointStatus, jsonLine } from "../etcd/status.js";
 import { parseSnapshotStatus } from "../etcd/snapshot.js";
 import { archiveStamp } from "../plan/down.js";
 import { assessLossStep, planFailover, restoredStatusLine, type FenceMethod } from "../plan/failover.js";
 import { StateError } from "./errors.js";
 import type { Hosts } from "./hosts.js";
 import { observePair } from "./observe.js";
-import { runSteps, StepFailure, type Reporter, type StepRecord } from "./runner.js";
+import { runLossAssessment } from "./assessLoss.js";
+import { runSteps, type Reporter, type StepRecord } from "./runner.js";
 import { newCanaryValue, newClusterToken } from "./tokens.js";
 
 export interface FailoverReport {
@@ -87,13 +87,11 @@ export async function runFailover(hosts: Hosts, reporter: Reporter, options: Fai
   let loss: string;
   const oldMainObs = observations.find((o) => o.node === plan.oldMain);
   if (oldMainObs?.reachable && oldMainObs.dataDir === "member" && restoredRevision !== null) {
-    try {
-      const [assess] = await runSteps([assessLossStep(hosts.node(plan.oldMain))], hosts, reporter);
-      oldMainRevision = parseEndpointStatus(jsonLine(assess?.output ?? "", "[")).revision;
-    } catch (err) {
-      if (!(err instanceof StepFailure)) throw err;
-      reporter.warn(`could not read the old main's last revision: ${err.reason}`);
-    }
+    ({ revision: oldMainRevision } = await runLossAssessment(
+      assessLossStep(hosts.node(plan.oldMain)),
+      hosts,
+      reporter,
+    ));
   }
   const lostRevisions =
     oldMainRevision !== null && restoredRevision !== null ? Math.max(0, oldMainRevision - restoredRevision) : null;
@@ -104,7 +102,7 @@ export async function runFailover(hosts: Hosts, reporter: Reporter, options: Fai
   } else if (restoredRevision !== null) {
     loss =
       `unknown: ${plan.oldMain}'s data could not be read. Every write up to revision ${restoredRevision} is kept; ` +
-      "writes the old main acknowledged after it are lost";
+      `writes the old main acknowledged after it are lost ('etcd-pair rejoin ${plan.oldMain}' measures them)`;
   } else {
     loss = "not measured: the failover had already restored the data in an earlier run";
   }

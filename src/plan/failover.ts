@@ -270,7 +270,9 @@ function restoreStep(node: NodeSpec, version: EtcdVersion, token: string): Step 
   // Our own scratch dir is replaced; the data dir is only read. A restored dir waiting to be swapped in is kept.
   const command =
     `if [ -d ${q(`${layout.dataDir}/member`)} ]; then ` +
-    `echo "${REVISION_PREFIX}$(${snapshotStatusCommand(node, version, db)})" && rm -rf ${q(layout.restoreDir)} && ${restore}${layout.dataOwner ? ` && chown -R ${layout.dataOwner} ${q(layout.restoreDir)}` : ""}; ` +
+    `st=$(${snapshotStatusCommand(node, version, db)}) && echo "${REVISION_PREFIX}$st" && ` +
+    `printf '%s\\n%s\\n' ${q(token)} "$st" >${q(layout.restoredFromFile)} && ` +
+    `rm -rf ${q(layout.restoreDir)} && ${restore}${layout.dataOwner ? ` && chown -R ${layout.dataOwner} ${q(layout.restoreDir)}` : ""}; ` +
     `elif [ -d ${q(`${layout.restoreDir}/member`)} ]; then echo "restored data dir already there"; ` +
     `else echo ${q(`neither ${layout.dataDir} nor ${layout.restoreDir} holds member data`)} >&2; exit 1; fi`;
   return {
@@ -308,6 +310,8 @@ export function swapStep(node: NodeSpec, stamp: string, token: string): Step {
  * copy's WAL (--force-new-cluster: it was the only voter), answers one status, and is stopped. The old
  * main's own data dir is only read. Prints the status JSON.
  */
+export const ASSESS_LOSS_STEP_ID = "assess.loss";
+
 export function assessLossStep(oldMain: NodeSpec): Step {
   const layout = nodeLayout(oldMain);
   const copy = `${layout.root}/data.inspect`;
@@ -339,7 +343,7 @@ export function assessLossStep(oldMain: NodeSpec): Step {
     `[ -n "$st" ] && echo "$st"`,
   ].join("; ");
   return {
-    id: "assess.loss",
+    id: ASSESS_LOSS_STEP_ID,
     title: `read the old main ${oldMain.name}'s last revision from a copy of its data`,
     node: oldMain.name,
     kind: "verify",

@@ -18,6 +18,11 @@ export interface NodeLayout {
   fencedFile: string;
   /** The cluster token of a failover to this node that has begun: a re-run reuses it. */
   failoverTokenFile: string;
+  /**
+   * Written by the failover that restored this node's data: its cluster token, then the snapshot status of the
+   * db it restored (the revision). A later rejoin of the old main measures that node's loss against it.
+   */
+  restoredFromFile: string;
   /** Where a failover restores the learner's db before swapping it in for the data dir. */
   restoreDir: string;
   archiveDir: string;
@@ -47,6 +52,7 @@ export function nodeLayout(node: NodeSpec): NodeLayout {
     generationFile: at("state", "generation"),
     fencedFile: at("state", "fenced"),
     failoverTokenFile: at("state", "failover-token"),
+    restoredFromFile: at("state", "restored-from"),
     restoreDir: at("data.restoring"),
     archiveDir: at("archive"),
     logFile: at("etcd.log"),

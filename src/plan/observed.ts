@@ -42,6 +42,8 @@ export interface NodeObservation {
   fenced?: string;
   /** The token of a failover to this node that began and has not finished. */
   failoverToken?: string;
+  /** The generation a failover restored this node's data as, and the revision it restored (state/restored-from). */
+  restoredFrom?: { token: string; revision: number };
   /** sha256 of the release tarball etcd-pair installed on this host, if it did. */
   installedTarball?: string;
   /** A restored data dir from a failover is waiting to be swapped in. */

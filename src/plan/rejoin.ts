@@ -6,6 +6,7 @@ import { shQuote } from "../render/shell.js";
 import type { ServiceManager } from "../service/types.js";
 import { lastLine } from "../etcd/status.js";
 import { pairVerificationSteps } from "./checks.js";
+import { assessLossStep } from "./failover.js";
 import { nodeLayout } from "./layout.js";
 import type { NodeObservation } from "./observed.js";
 import type { Expectation, Step } from "./step.js";
@@ -31,6 +32,7 @@ export function archiveNodeStateStep(node: NodeSpec, prefix: string, stamp: stri
     [layout.generationFile, `generation-${stamp}`],
     [layout.fencedFile, `fenced-${stamp}`],
     [layout.failoverTokenFile, `failover-token-${stamp}`],
+    [layout.restoredFromFile, `restored-from-${stamp}`],
   ].map(
     ([path = "", name = ""]) => `if [ -e ${shQuote(path)} ]; then ${archiveCommand(path, layout.archiveDir, name)}; fi`,
   );
@@ -85,6 +87,11 @@ export interface RejoinPlan {
   refusal?: Refusal;
   main: string;
   steps: Step[];
+  /**
+   * The revision the main's data was restored at by the failover, when this rejoin reads the node's own last
+   * revision (step assess.loss) before archiving its data: the loss the failover could not measure.
+   */
+  restoredRevision?: number;
 }
 
 /** Brings a node back as the learner of the current main: its old data archived, never started on it. */
@@ -138,6 +145,11 @@ export function planRejoin(inputs: RejoinInputs): RejoinPlan {
   // A member entry that is not an unstarted learner waiting for this node's empty data dir is stale.
   const resumable = member?.isLearner && !nodeObs.running && nodeObs.dataDir !== "member";
   if (nodeObs.running) steps.push(stopStep(node, "rejoin", inputs.service(node)));
+  // Data from before the failover that made the main's generation: what it holds past the restored revision was
+  // lost. The failover measures that only when the old main's host answered; a powered-off one is read now.
+  const restored = mainObs.restoredFrom?.token === token ? mainObs.restoredFrom : undefined;
+  const measure = restored && nodeObs.dataDir === "member" && nodeObs.generation !== token;
+  if (measure) steps.push(assessLossStep(node));
   if (member && !resumable) steps.push(memberRemoveStep(main, member, node.name, "rejoin"));
   const hasOldState =
     nodeObs.dataDir !== "absent" || nodeObs.generation || nodeObs.fenced || nodeObs.restoring || nodeObs.failoverToken;
@@ -146,5 +158,5 @@ export function planRejoin(inputs: RejoinInputs): RejoinPlan {
   delete emptied.generation;
   steps.push(...joinSteps(pair, main, node, token, emptied, Boolean(resumable), inputs.service(node)));
   steps.push(...pairVerificationSteps(main, node, inputs.canaryValue));
-  return { main: main.name, steps };
+  return { main: main.name, steps, ...(measure ? { restoredRevision: restored.revision } : {}) };
 }

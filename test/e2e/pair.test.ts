@@ -12,6 +12,11 @@ import { readAll, Writer, type AckedWrite } from "../helpers/writer.js";
 import { clientTlsFrom } from "../helpers/pair.js";
 import { scratchDir } from "../helpers/scratch.js";
 
+interface CrashReport {
+  restoredRevision: number;
+  lostRevisions: number | null;
+}
+
 interface StatusJson {
   healthy: boolean;
   nodes: { name: string; role: string; version: string | null }[];
@@ -194,6 +199,10 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
   });
 
   let keptWrites: AckedWrite[] = [];
+  /** The power-loss failover's history, checked again with the loss the rejoin measures. */
+  let crash: { acked: AckedWrite[]; report: CrashReport; data: Map<string, string> } | undefined;
+  const lossOfRejoin = (result: CliResult) =>
+    (JSON.parse(result.stdout) as { loss: { lostRevisions: number | null } | null }).loss?.lostRevisions ?? null;
 
   it("power loss of the main under writes: failover keeps what the learner had and reports the loss it measured", async () => {
     const writer = new Writer([url(1)], "/crash/", 0, tls);
@@ -218,6 +227,7 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
     const data = await readAll(url(2), "/crash/", tls);
     const { kept, lost: lostWrites } = checkCrashHistory(acked, report, data, "may-be-unknown");
     keptWrites = kept;
+    crash = { acked, report, data };
     expect(await roles()).toMatchObject({ beta: "leader" });
     console.log(
       `${variant.title}: failover after power loss: ${acked.length} acknowledged, ${keptWrites.length} kept, ` +
@@ -235,8 +245,13 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
     expect(await onHost(1, "systemctl show -p Result --value etcd-pair-e2e.service")).toContain("exit-code");
   });
 
-  it("rejoin brings the old main back as learner with every kept write", async () => {
-    expect((await run("rejoin", "alpha")).code).toBe(0);
+  it("rejoin brings the old main back as learner with every kept write, and measures the loss on its disk", async () => {
+    const rejoin = await run("rejoin", "alpha", "--json");
+    expect(rejoin.code).toBe(0);
+    if (!crash) throw new Error("the power-loss test did not run");
+    // Powered on again, the old main's data is readable: the loss is now measured, and must match the history.
+    const measured = { ...crash.report, lostRevisions: lossOfRejoin(rejoin) };
+    checkCrashHistory(crash.acked, measured, crash.data, "measured");
     expect(await roles()).toEqual({ alpha: "learner", beta: "leader" });
     await expectAllPresent(1, "/crash/", keptWrites);
     expect(await onHost(1, "ls /var/lib/etcd-pair/e2e/archive")).toMatch(/data-\d{8}T\d{6}Z/);
@@ -269,18 +284,21 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
     const failover = await run("failover", "--yes", "--json");
     expect(failover.code, failover.stderr).toBe(0);
     expect(failover.stderr).toContain("start beta once as it was, let it apply its WAL");
-    const report = JSON.parse(failover.stdout) as { restoredRevision: number; lostRevisions: number | null };
+    const report = JSON.parse(failover.stdout) as CrashReport;
     const onBeta = await readAll(url(2), "/double/", tls);
     const { kept, lost } = checkCrashHistory(acked, report, onBeta, "may-be-unknown", writer.concurrency);
     expect(lost.length).toBeGreaterThanOrEqual(200);
     await hosts("start", "alpha");
-    expect((await run("rejoin", "alpha")).code).toBe(0);
+    const rejoin = await run("rejoin", "alpha", "--json");
+    expect(rejoin.code).toBe(0);
+    const measured = { ...report, lostRevisions: lossOfRejoin(rejoin) };
+    checkCrashHistory(acked, measured, onBeta, "measured", writer.concurrency);
     await expectAllPresent(1, "/double/", kept);
     expect((await run("switchover", "--yes", "--to", "alpha")).code).toBe(0);
     expect(await roles()).toEqual({ alpha: "leader", beta: "learner" });
     console.log(
       `${variant.title}: double failure: ${acked.length} acknowledged, ${kept.length} kept, ${lost.length} lost ` +
-        `(written while the learner was down; reported ${report.lostRevisions})`,
+        `(written while the learner was down; measured by rejoin: ${measured.lostRevisions} revisions)`,
     );
   });
 

@@ -89,6 +89,7 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
   });
 
   let lostWrites: AckedWrite[] = [];
+  let failoverLoss: number | null = null;
   let keptWrites: AckedWrite[] = [];
 
   it("failover after kill -9 of the main under writes keeps every write the learner had, and reports the loss it measured", async () => {
@@ -121,6 +122,7 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     expect(report.restoredRevision).toBeGreaterThanOrEqual(report.learnerBefore?.revision ?? 0);
     const data = await readAll(url("beta"), "/crash/", tls);
     ({ kept: keptWrites, lost: lostWrites } = checkCrashHistory(acked, report, data, "measured"));
+    failoverLoss = report.lostRevisions;
     console.log(
       `etcd ${build.series} failover: ${acked.length} writes acknowledged, ${keptWrites.length} kept, ` +
         `${lostWrites.length} lost (reported ${report.lostRevisions}), writable after ${report.writableAfterMs} ms`,
@@ -159,13 +161,16 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     await expect(postJson(`${url("alpha")}/v3/kv/put`, {}, tls, 2000)).rejects.toThrow();
   });
 
-  it("rejoin brings the old main back as the learner with every kept write", async () => {
+  it("rejoin brings the old main back as the learner with every kept write, measuring the loss again first", async () => {
     const dryRun = await pair.run(["rejoin", "alpha", "--dry-run", "--json"]);
     expect(dryRun.code).toBe(0);
     const planned = JSON.parse(dryRun.stdout) as { steps: { id: string }[] };
-    expect(planned.steps.map((s) => s.id).slice(0, 2)).toEqual(["rejoin.archive", "backup.add"]);
-    const result = await pair.run(["rejoin", "alpha"]);
+    expect(planned.steps.map((s) => s.id).slice(0, 3)).toEqual(["assess.loss", "rejoin.archive", "backup.add"]);
+    const result = await pair.run(["rejoin", "alpha", "--json"]);
     expect(result.code).toBe(0);
+    // The old main's data, read before it is archived, shows the same loss the failover measured.
+    const rejoined = JSON.parse(result.stdout) as { loss: { lostRevisions: number | null } | null };
+    expect(rejoined.loss?.lostRevisions).toBe(failoverLoss);
     expect(await roles()).toEqual({ code: 0, healthy: true, roles: { alpha: "learner", beta: "leader" } });
     await expectAllPresent("alpha", "/crash/", keptWrites);
     const archived = await readdir(path.join(pair.nodeDir("alpha"), "archive"));

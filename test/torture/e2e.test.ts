@@ -40,8 +40,6 @@ describe.each(E2E_VARIANTS)("torture on e2e hosts: $title", (variant) => {
         run,
         url: (node: Node) => `https://${hostAddress(HOST[node]).address}:2379`,
         tls: await clientTlsFrom(dir),
-        // A powered-off old main's disk cannot be read: its loss may be unknown, never misreported.
-        crashLoss: "may-be-unknown" as const,
       };
       // To etcd alone: `systemctl kill` would also signal the unit's other processes, and fails on some.
       const signal = (node: Node, name: string) =>

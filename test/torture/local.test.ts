@@ -28,7 +28,6 @@ describe.each(ETCD_BUILDS)("torture on local hosts, etcd $series", (build) => {
         run: (args: readonly string[]) => local.run(args),
         url: (node: Node) => local.url(node),
         tls: await local.clientTls(),
-        crashLoss: "measured" as const,
       };
       const torture = new Torture(target, prng(SEED + build.series.length));
       const operations = commonOperations({

@@ -25,8 +25,6 @@ export interface TortureTarget {
   run(args: readonly string[]): Promise<CliResult>;
   url(node: Node): string;
   tls: ClientTls;
-  /** How the old main's loss is known after its crash: a local disk is readable, a powered-off one is not. */
-  crashLoss: "measured" | "may-be-unknown";
 }
 
 /** One cycle's operation: injects its faults under `writer` and returns once the pair should recover. */
@@ -87,20 +85,25 @@ export class Torture {
   }
 
   /**
-   * The old main crashed (at `crashedAt`, before the failover began) and `failover` ran; the writer went on
-   * through it and the rejoin. Checks: what the old main acknowledged before the crash is kept up to the
-   * restored revision and gone past it, as reported; nothing was acknowledged by the old main afterwards (no
-   * split brain); every write the new main acknowledged is kept.
+   * The old main crashed (at `crashedAt`, before the failover began), `failover` and `rejoin` ran; the writer
+   * went on through both. Checks: what the old main acknowledged before the crash is kept up to the restored
+   * revision and gone past it, as reported (by the failover, or by the rejoin when the old main's disk could
+   * only be read once its host was back; both when both could); nothing was acknowledged by the old main
+   * afterwards (no split brain); every write the new main acknowledged is kept.
    */
   async checkCrashFailover(
     roles: Roles,
     prefix: string,
     acked: readonly AckedWrite[],
     crashedAt: number,
-    failover: CliResult,
+    commands: { failover: CliResult; rejoin: CliResult },
     inFlight: number,
   ): Promise<void> {
-    const report = JSON.parse(failover.stdout) as { restoredRevision: number; lostRevisions: number | null };
+    const failover = JSON.parse(commands.failover.stdout) as { restoredRevision: number; lostRevisions: number | null };
+    const rejoin = JSON.parse(commands.rejoin.stdout) as { loss: { lostRevisions: number | null } | null };
+    const measuredLater = rejoin.loss?.lostRevisions ?? null;
+    if (failover.lostRevisions !== null && measuredLater !== null) expect(measuredLater).toBe(failover.lostRevisions);
+    const report = { ...failover, lostRevisions: failover.lostRevisions ?? measuredLater };
     const oldMain = this.target.url(roles.main);
     const beforeCrash = acked.filter((w) => w.endpoint === oldMain && w.ackedAt < crashedAt);
     const splitBrain = acked.filter((w) => w.endpoint === oldMain && w.ackedAt >= crashedAt);
@@ -109,7 +112,7 @@ export class Torture {
       "acknowledged by the old main after the crash",
     ).toEqual([]);
     const onNewMain = await readAll(this.target.url(roles.learner), prefix, this.target.tls);
-    const { kept, lost } = checkCrashHistory(beforeCrash, report, onNewMain, this.target.crashLoss, inFlight);
+    const { kept, lost } = checkCrashHistory(beforeCrash, report, onNewMain, "measured", inFlight);
     await this.keep(roles.learner, prefix, kept);
     await this.keep(
       roles.learner,
@@ -232,9 +235,10 @@ async function failoverAndRejoin(
   const failover = await t.must(["failover", "--yes", "--json"]);
   await writer.waitFor(writer.acked.length + 50);
   await faults.afterCrash(roles.main);
-  await t.must(["rejoin", roles.main]);
+  const rejoin = await t.must(["rejoin", roles.main, "--json"]);
   await writer.waitFor(writer.acked.length + 20);
-  await t.checkCrashFailover(roles, prefix, await writer.stop(), crashedAt, failover, writer.concurrency);
+  const acked = await writer.stop();
+  await t.checkCrashFailover(roles, prefix, acked, crashedAt, { failover, rejoin }, writer.concurrency);
 }
 
 async function pauseAndResume(

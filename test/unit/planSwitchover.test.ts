@@ -148,6 +148,19 @@ describe("planRejoin", () => {
     expect(ids[0]).toBe("backup.files");
   });
 
+  it("reads the old main's last revision before archiving its data, when the main's failover recorded what it restored", () => {
+    const restoredMain = { ...failedOver, generation: "demo-2", restoredFrom: { token: "demo-2", revision: 1234 } };
+    const result = rejoin([oldMain, restoredMain]);
+    expect(result.restoredRevision).toBe(1234);
+    expect(result.steps.map((s) => s.id).slice(0, 2)).toEqual(["assess.loss", "rejoin.archive"]);
+    expect(printSteps(result.steps)).toContain("cp -a /srv/etcd-pair/alpha/data /srv/etcd-pair/alpha/data.inspect");
+    // A record from an earlier generation, or data that is already of this one, measures nothing.
+    const stale = { ...restoredMain, restoredFrom: { token: "demo-0", revision: 9 } };
+    expect(rejoin([oldMain, stale]).steps.map((s) => s.id)).not.toContain("assess.loss");
+    const current = { ...oldMain, generation: "demo-2" };
+    expect(rejoin([current, restoredMain]).steps.map((s) => s.id)).not.toContain("assess.loss");
+  });
+
   it("refuses to rejoin the main itself", () => {
     expect(
       planRejoin({
