@@ -44,7 +44,8 @@ export interface FailoverPlan {
 
 /**
  * The node to fail over to: one a failover already began on, else the one that says it is a learner, else the
- * one whose env file joined an existing cluster.
+ * one whose env file joined an existing cluster, else the one a finished failover restored and that leads the
+ * generation it restored (a failover cut short after it archived its marker: a re-run only reports).
  */
 export function findLearner(pair: PairSpec, observations: readonly NodeObservation[]): NodeSpec | undefined {
   const begun = pair.nodes.filter((n) => observations.find((o) => o.node === n.name)?.failoverToken);
@@ -52,7 +53,13 @@ export function findLearner(pair: PairSpec, observations: readonly NodeObservati
   const byStatus = pair.nodes.find((n) => observations.find((o) => o.node === n.name)?.status?.isLearner);
   if (byStatus) return byStatus;
   const byEnv = pair.nodes.filter((n) => observations.find((o) => o.node === n.name)?.envState === "existing");
-  return byEnv.length === 1 ? byEnv[0] : undefined;
+  if (byEnv.length === 1) return byEnv[0];
+  const restored = pair.nodes.filter((n) => {
+    const o = observations.find((x) => x.node === n.name);
+    const leads = o?.status && !o.status.isLearner && o.status.leaderId === o.status.memberId;
+    return leads && o.restoredFrom !== undefined && o.restoredFrom.token === o.generation;
+  });
+  return restored.length === 1 ? restored[0] : undefined;
 }
 
 const REVISION_PREFIX = "snapshot-status: ";
@@ -311,6 +318,7 @@ export function swapStep(node: NodeSpec, stamp: string, token: string): Step {
  * main's own data dir is only read. Prints the status JSON.
  */
 export const ASSESS_LOSS_STEP_ID = "assess.loss";
+const ASSESS_DEADLINE_S = 20;
 
 export function assessLossStep(oldMain: NodeSpec): Step {
   const layout = nodeLayout(oldMain);
@@ -332,13 +340,18 @@ export function assessLossStep(oldMain: NodeSpec): Step {
     `${oldMain.binDir}/etcdctl`,
     `--endpoints=${loopbackClient}`,
     "--dial-timeout=1s",
+    "--command-timeout=2s",
     ...endpointStatusArgs,
   ]);
   const command = [
     `rm -rf ${q(copy)} && cp -a ${q(layout.dataDir)} ${q(copy)}`,
     `(env -i PATH="$PATH" setsid ${etcd} >${q(`${copy}.log`)} 2>&1 </dev/null & echo $! >${q(`${copy}.pid`)})`,
-    `i=0; st=; while [ $i -lt 200 ]; do st=$(ETCDCTL_API=3 ${status} 2>/dev/null) && break; st=; sleep 0.05; i=$((i+1)); done`,
-    `kill $(cat ${q(`${copy}.pid`)}) 2>/dev/null; j=0; while kill -0 $(cat ${q(`${copy}.pid`)}) 2>/dev/null && grep -q etcd /proc/$(cat ${q(`${copy}.pid`)})/cmdline 2>/dev/null && [ $j -lt 100 ]; do sleep 0.05; j=$((j+1)); done`,
+    // Bounded by time: an etcd that listens but never serves (no quorum in that data) makes each try wait.
+    `end=$(($(date +%s) + ${ASSESS_DEADLINE_S})); st=; while [ "$(date +%s)" -lt "$end" ]; do st=$(ETCDCTL_API=3 ${status} 2>/dev/null) && break; st=; sleep 0.05; done`,
+    // It must be gone before the step ends: it holds the node's own ports, which the node's etcd needs next.
+    // A copy is all it has, so SIGKILL after a 5 s grace is safe.
+    `p=$(cat ${q(`${copy}.pid`)}); kill "$p" 2>/dev/null; j=0; while grep -q etcd /proc/"$p"/cmdline 2>/dev/null; do ` +
+      `if [ $j -eq 100 ]; then kill -9 "$p" 2>/dev/null; fi; if [ $j -ge 200 ]; then echo "throwaway etcd (pid $p) did not exit" >&2; exit 1; fi; sleep 0.05; j=$((j+1)); done`,
     `rm -rf ${q(copy)} ${q(`${copy}.pid`)} ${q(`${copy}.log`)}`,
     `[ -n "$st" ] && echo "$st"`,
   ].join("; ");

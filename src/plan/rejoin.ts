@@ -145,10 +145,11 @@ export function planRejoin(inputs: RejoinInputs): RejoinPlan {
   // A member entry that is not an unstarted learner waiting for this node's empty data dir is stale.
   const resumable = member?.isLearner && !nodeObs.running && nodeObs.dataDir !== "member";
   if (nodeObs.running) steps.push(stopStep(node, "rejoin", inputs.service(node)));
-  // Data from before the failover that made the main's generation: what it holds past the restored revision was
-  // lost. The failover measures that only when the old main's host answered; a powered-off one is read now.
+  // Data of an earlier generation than the one the failover made (its generation file says so; a rejoin that was
+  // interrupted after archiving it leaves none): what it holds past the restored revision was lost. The failover
+  // measures that only when the old main's host answered; a powered-off one is read now.
   const restored = mainObs.restoredFrom?.token === token ? mainObs.restoredFrom : undefined;
-  const measure = restored && nodeObs.dataDir === "member" && nodeObs.generation !== token;
+  const measure = restored && nodeObs.dataDir === "member" && nodeObs.generation && nodeObs.generation !== token;
   if (measure) steps.push(assessLossStep(node));
   if (member && !resumable) steps.push(memberRemoveStep(main, member, node.name, "rejoin"));
   const hasOldState =

@@ -2,6 +2,7 @@ import { chmod, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
+import { runKilledAfterStep } from "../helpers/interrupt.js";
 import { TestPair } from "../helpers/pair.js";
 import { scratchDir } from "../helpers/scratch.js";
 
@@ -33,16 +34,7 @@ describe.each(ETCD_BUILDS)("up is resumable on etcd $series", (build) => {
       const boundaries: string[] = [];
       for (let k = 1; ; k++) {
         pair = await TestPair.create(build.binDir);
-        let killedAfter = "";
-        const first = await pair.run(["up"], {
-          onStderr: (text, kill) => {
-            const done = text.split("\n").filter((line) => line.startsWith("  ok "));
-            if (done.length >= k && !killedAfter) {
-              killedAfter = done[k - 1] ?? "";
-              kill();
-            }
-          },
-        });
+        const { result: first, killedAfter } = await runKilledAfterStep(pair, ["up"], k);
         if (!killedAfter) {
           // up ran to its end with fewer than k steps: every boundary has been tried.
           expect(first.code, first.stderr).toBe(0);

@@ -159,6 +159,9 @@ describe("planRejoin", () => {
     expect(rejoin([oldMain, stale]).steps.map((s) => s.id)).not.toContain("assess.loss");
     const current = { ...oldMain, generation: "demo-2" };
     expect(rejoin([current, restoredMain]).steps.map((s) => s.id)).not.toContain("assess.loss");
+    // A rejoin interrupted after it archived the old data: the data dir holds the new learner's data.
+    const { generation: _archived, ...restarted } = oldMain;
+    expect(rejoin([restarted, restoredMain]).steps.map((s) => s.id)).not.toContain("assess.loss");
   });
 
   it("refuses to rejoin the main itself", () => {
