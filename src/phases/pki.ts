@@ -5,8 +5,12 @@ import type { PairSpec } from "../config/resolve.js";
 import type { NodeObservation } from "../plan/observed.js";
 import { EXPIRY_WARNING_DAYS } from "../plan/tlsState.js";
 import type { ControllerFile, ControllerPki } from "../plan/pki.js";
-import { certificateFacts, createCa, issueClient, issueMember, type KeyPair } from "../pki/certificates.js";
+import type { KeyPair } from "../pki/certificates.js";
+import { certificateFacts } from "../pki/facts.js";
 import { InstallSourceError } from "./errors.js";
+
+/** The certificate issuer, loaded only when something must be issued (see pki/facts.ts). */
+const issuing = () => import("../pki/certificates.js");
 
 /** A certificate closer than this to its end is issued again by `up` (status warns from the same point). */
 const RENEW_BEFORE_MS = EXPIRY_WARNING_DAYS * 24 * 3600 * 1000;
@@ -101,7 +105,7 @@ export async function ensurePki(
   } else {
     caCertFile = at("ca.crt");
     const existing = await readPair(caCertFile, at("ca.key"));
-    ca = existing ?? (await createCa(pair.cluster, now));
+    ca = existing ?? (await (await issuing()).createCa(pair.cluster, now));
     if (!existing) await writePair(caCertFile, at("ca.key"), ca);
   }
   const members: ControllerPki["members"] = {};
@@ -111,14 +115,14 @@ export async function ensurePki(
     let member = await readPair(certFile, keyFile);
     // A host name learnt later does not justify a new certificate; the address must be there.
     if (options.renew || !stillGood(member, ca, [node.address], now)) {
-      member = await issueMember(ca, { name: node.name, address: node.address, hostname }, now);
+      member = await (await issuing()).issueMember(ca, { name: node.name, address: node.address, hostname }, now);
       await writePair(certFile, keyFile, member);
     }
     members[node.name] = { cert: fileOf(certFile, member.certPem), key: fileOf(keyFile, member.keyPem) };
   }
   let client = await readPair(at("client.crt"), at("client.key"));
   if (options.renew || !stillGood(client, ca, [], now)) {
-    client = await issueClient(ca, now);
+    client = await (await issuing()).issueClient(ca, now);
     await writePair(at("client.crt"), at("client.key"), client);
   }
   return {

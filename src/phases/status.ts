@@ -3,7 +3,7 @@ import path from "node:path";
 import type { PairSpec } from "../config/resolve.js";
 import { derivePairState, type PairState } from "../plan/pairState.js";
 import { judgeTls, type TlsState } from "../plan/tlsState.js";
-import { certificateFacts } from "../pki/certificates.js";
+import { certificateFacts } from "../pki/facts.js";
 import type { Hosts } from "./hosts.js";
 import { observePair } from "./observe.js";
 

@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { webcrypto, X509Certificate } from "node:crypto";
+import { webcrypto } from "node:crypto";
+import { pemCertificates } from "./facts.js";
 
 x509.cryptoProvider.set(webcrypto as Crypto);
 
@@ -44,9 +45,6 @@ async function importKey(pem: string): Promise<CryptoKey> {
 }
 
 /** The certificates of a PEM bundle, each a PEM block of its own (a CA file may hold two while it is rotated). */
-export function pemCertificates(text: string): string[] {
-  return [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)].map((m) => `${m[0]}\n`);
-}
 
 /** The CA that signs: the first certificate of the CA file. */
 function signingCa(ca: KeyPair): string {
@@ -126,33 +124,4 @@ export async function issueMember(ca: KeyPair, member: MemberIdentity, now: Date
 /** etcd-pair's own client certificate (clientAuth only). */
 export async function issueClient(ca: KeyPair, now: Date): Promise<KeyPair> {
   return issue(ca, "CN=etcd-pair", [x509.ExtendedKeyUsage.clientAuth], [], now);
-}
-
-/** What matters about a certificate already issued. */
-export interface CertificateFacts {
-  subject: string;
-  notAfter: Date;
-  /** DNS names and IP addresses. */
-  names: string[];
-  issuedBy(ca: string): boolean;
-}
-
-export function certificateFacts(pem: string): CertificateFacts {
-  const cert = new X509Certificate(pem);
-  const names = (cert.subjectAltName ?? "")
-    .split(", ")
-    .map((entry) => entry.replace(/^(DNS|IP Address):/, ""))
-    .filter(Boolean);
-  return {
-    subject: cert.subject,
-    notAfter: new Date(cert.validTo),
-    names,
-    // By the signing CA: the first certificate of a CA file.
-    issuedBy: (caPem) => {
-      const first = pemCertificates(caPem)[0];
-      if (!first) return false;
-      const ca = new X509Certificate(first);
-      return cert.checkIssued(ca) && cert.verify(ca.publicKey);
-    },
-  };
 }

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dist/cli/main.js");
+export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dist/bundle/etcd-pair.js");
 
 export interface CliResult {
   code: number;

@@ -1,7 +1,8 @@
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { certificateFacts, createCa, issueClient, issueMember } from "../../src/pki/certificates.js";
+import { createCa, issueClient, issueMember } from "../../src/pki/certificates.js";
+import { certificateFacts } from "../../src/pki/facts.js";
 import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
 import { httpsGet, type ClientTls } from "../helpers/etcdHttp.js";
 import { TestPair } from "../helpers/pair.js";

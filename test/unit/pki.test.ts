@@ -1,6 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { certificateFacts, createCa, issueClient, issueMember, LEAF_DAYS } from "../../src/pki/certificates.js";
+import { createCa, issueClient, issueMember, LEAF_DAYS } from "../../src/pki/certificates.js";
+import { certificateFacts } from "../../src/pki/facts.js";
 import { EXPIRY_WARNING_DAYS, judgeTls } from "../../src/plan/tlsState.js";
 
 const NOW = new Date("2026-11-27T12:00:00Z");
