@@ -1,0 +1,81 @@
+import { readAll } from "../../test/helpers/writer.js";
+import type { Figure, Trace } from "../figures.js";
+import { RateWriter } from "../load.js";
+import type { BenchHosts } from "../pairs.js";
+import { longestGap, summarize } from "../stats.js";
+import { mainOf, sleep, untilConverged, type Progress } from "./common.js";
+
+/**
+ * P2: `etcd-pair switchover --yes` under a steady 500 writes/s (the writer knows both endpoints): the longest
+ * gap between acknowledged writes from the command's start to its end, and acknowledged writes missing from
+ * the new main afterwards. The switchovers go back and forth on one pair.
+ */
+export async function benchSwitchover(
+  hosts: BenchHosts,
+  reps: number,
+  progress: Progress,
+): Promise<{ figures: Figure[]; trace: Trace }> {
+  const pair = await hosts.create();
+  try {
+    const pauses: number[] = [];
+    const lost: number[] = [];
+    const durations: number[] = [];
+    let first: Trace | undefined;
+    for (let i = 0; i < reps; i++) {
+      const main = await mainOf(pair);
+      const learner = main === "alpha" ? "beta" : "alpha";
+      await untilConverged(pair, main, learner);
+      const prefix = `/bench/switch${i}/`;
+      const writer = new RateWriter({
+        endpoints: [pair.url(main), pair.url(learner)],
+        tls: pair.tls,
+        perSecond: 500,
+        prefix,
+        timeoutMs: 2000,
+      });
+      await sleep(1000);
+      const started = performance.now();
+      const result = await pair.run(["switchover", "--yes", "--json"]);
+      const ended = performance.now();
+      if (result.code !== 0) throw new Error(`switchover failed (exit ${result.code}):\n${result.stderr.slice(-2000)}`);
+      await sleep(1000);
+      const samples = await writer.stop();
+      const acked = samples.filter((s) => s.ok);
+      const during = acked.filter((s) => s.doneAt >= started - 50 && s.doneAt <= ended + 1000).map((s) => s.doneAt);
+      const gap = longestGap(during).gap;
+      const kept = await readAll(pair.url(learner), prefix, pair.tls);
+      const missing = acked.filter((s) => !kept.has(s.key)).length;
+      pauses.push(gap);
+      lost.push(missing);
+      durations.push(ended - started);
+      progress(
+        `P2 switchover ${main}→${learner}: longest gap ${Math.round(gap)} ms, ${missing} of ${acked.length} acknowledged writes missing`,
+      );
+      first ??= {
+        title: "etcd-pair switchover under 500 writes/s",
+        acked: acked.map((s) => [s.sentAt - started, s.doneAt - s.sentAt]),
+        failed: samples.filter((s) => !s.ok).map((s) => s.sentAt - started),
+        events: [
+          { at: 0, label: "switchover start" },
+          { at: ended - started, label: "switchover done" },
+        ],
+      };
+    }
+    return {
+      figures: [
+        {
+          id: "P2",
+          name: "switchover write pause at 500 writes/s",
+          unit: "ms",
+          tool: summarize(pauses),
+          target: "≤ 1000 ms",
+          details: { switchoverWallMs: summarize(durations) },
+        },
+        { id: "P2", name: "switchover acknowledged writes lost", unit: "writes", tool: summarize(lost), target: "0" },
+      ],
+      trace: first ?? { title: "", acked: [], failed: [], events: [] },
+    };
+  } finally {
+    await pair.cleanup();
+  }
+}
