@@ -28,9 +28,10 @@ export const PEER_CONNECT_TIMEOUT_S = 2;
 
 /**
  * One read-only shell command that reports everything the planner needs about a node, in sections.
- * Nothing in it changes the host. `peer` is the other node: the probe tries a TCP connection to its peer URL,
- * in the background (the left side of a pipe, read at the end), so an unanswered SYN costs at most
- * PEER_CONNECT_TIMEOUT_S and only overlaps the rest.
+ * Nothing in it changes the host. The slow parts run at once, each as a stage of a pipeline that prints its
+ * own sections and then copies what the stage before it printed (so nothing interleaves): the TCP connection
+ * to the peer's peer URL (`peer` is the other node; an unanswered SYN costs at most PEER_CONNECT_TIMEOUT_S),
+ * `etcd --version`, and the running member's status and member list. Each Go binary takes ~40 ms to start.
  */
 export function probeCommand(node: NodeSpec, layout: NodeLayout, service: ServiceManager, peer: NodeSpec): string {
   const q = shQuote;
@@ -40,10 +41,17 @@ export function probeCommand(node: NodeSpec, layout: NodeLayout, service: Servic
   const connect =
     `{ timeout ${PEER_CONNECT_TIMEOUT_S} bash -c 'exec 3<>"/dev/tcp/$1/$2"' etcd-pair ` +
     `${q(peer.address)} ${q(String(peer.peerPort))} 2>&1; echo "exit=$?"; }`;
+  // A stage: its own sections first, then everything the stages before it printed.
+  const stage = (commands: string) => `{ exec 3<&0 </dev/null; ${commands}; cat <&3; }`;
+  const version = stage(`${section("version")}; ${bin("etcd")} --version 2>/dev/null || true`);
+  const member = stage(
+    `if ${service.isRunning()}; then ${section("running")}; ` +
+      `st=$(${etcdctl(node, endpointStatusArgs)} 2>&1) || true; ${section("status")}; echo "$st"; ` +
+      `case "$st" in *'"isLearner":true'*) ;; *) ${section("members")}; ${etcdctl(node, memberListArgs)} 2>&1 || true;; esac; fi`,
+  );
   const body = [
     `exec 3<&0 </dev/null; t0=$(date +%s%N)`,
     `${section("binaries")}; for t in etcd etcdctl etcdutl; do [ -x ${q(node.binDir)}/$t ] && echo $t; done`,
-    `${section("version")}; ${bin("etcd")} --version 2>/dev/null || true`,
     `${section("datadir")}; d=${q(layout.dataDir)}; if [ -d "$d/member" ]; then echo member; ` +
       `elif [ -d "$d" ] && [ -n "$(ls -A "$d")" ]; then echo foreign; elif [ -d "$d" ]; then echo empty; else echo absent; fi`,
     `${section("generation")}; cat ${q(layout.generationFile)} 2>/dev/null || true`,
@@ -68,13 +76,10 @@ export function probeCommand(node: NodeSpec, layout: NodeLayout, service: Servic
             `echo "enabled=$(systemctl is-enabled etcd.service 2>/dev/null)"; fi`,
         ]
       : []),
-    `if ${service.isRunning()}; then ${section("running")}; ` +
-      `st=$(${etcdctl(node, endpointStatusArgs)} 2>&1) || true; ${section("status")}; echo "$st"; ` +
-      `case "$st" in *'"isLearner":true'*) ;; *) ${section("members")}; ${etcdctl(node, memberListArgs)} 2>&1 || true;; esac; fi`,
-    `${section("peer")}; cat <&3`,
+    `cat <&3`,
     `${section("clock")}; echo "$t0"; date +%s%N`,
   ];
-  return `${connect} | {\n${body.join("\n")}\n}`;
+  return `{ ${section("peer")}; ${connect}; } | ${version} | ${member} | {\n${body.join("\n")}\n}`;
 }
 
 function sections(output: string): Map<string, string> {

@@ -14,6 +14,16 @@ export function whileRunning(service: ServiceManager, command: string): string {
   return `if ! ${service.isRunning()}; then echo "etcd is not running (it exited)" >&2; exit ${PROCESS_GONE_EXIT}; fi; ${command}`;
 }
 
+/**
+ * Fails (exit 1) until something listens on TCP `port` on the host, read from /proc/net/tcp{,6}. A readiness
+ * probe asks etcdctl only then: etcdctl refused a connection waits out gRPC's 1 s reconnect backoff, so one
+ * probe sent a few ms too early made every start look a second slower than it was.
+ */
+export function listening(port: number): string {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  return `{ grep -qE '^ *[0-9]+: [0-9A-F]+:${hex} [0-9A-F]+:0000 0A ' /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "nothing listens on port ${port} yet" >&2; exit 1; }; }`;
+}
+
 export const processGone: Expectation = {
   describe: "etcd exited",
   check: (outcomes) =>

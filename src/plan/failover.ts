@@ -234,7 +234,8 @@ export function planFailover(inputs: FailoverInputs): FailoverPlan {
     // Once the swap has recorded the new generation, the data dir is the restored one: never restore it again.
     if (b.generation !== token)
       steps.push(restoreStep(learner, b.version, token), swapStep(learner, inputs.stamp, token));
-    steps.push(...fileSteps(pair, learner, "newmain", { as: "main", token }, { fileHashes: {} }, learnerService));
+    // Only what differs is written (the env file, for the new cluster): an unchanged unit spares a systemd reload.
+    steps.push(...fileSteps(pair, learner, "newmain", { as: "main", token }, b, learnerService));
     steps.push(
       startStep(learner, "newmain", learnerService),
       readyStep(learner, "newmain", learnerService, isLeader, 30_000),
@@ -275,11 +276,15 @@ function restoreStep(node: NodeSpec, version: EtcdVersion, token: string): Step 
   const q = shQuote;
   const restore = restoreCommand(node, version, { db, dataDir: layout.restoreDir, token, rawDb: true });
   // Our own scratch dir is replaced; the data dir is only read. A restored dir waiting to be swapped in is kept.
+  // The db's status (its revision, for the loss report) is read while the restore runs: both only read the db,
+  // and on a large db each takes as long as reading it.
+  const statusFile = q(`${layout.restoredFromFile}.status`);
   const command =
     `if [ -d ${q(`${layout.dataDir}/member`)} ]; then ` +
-    `st=$(${snapshotStatusCommand(node, version, db)}) && echo "${REVISION_PREFIX}$st" && ` +
-    `printf '%s\\n%s\\n' ${q(token)} "$st" >${q(layout.restoredFromFile)} && ` +
-    `rm -rf ${q(layout.restoreDir)} && ${restore}${layout.dataOwner ? ` && chown -R ${layout.dataOwner} ${q(layout.restoreDir)}` : ""}; ` +
+    `rm -rf ${q(layout.restoreDir)} && { ${snapshotStatusCommand(node, version, db)} >${statusFile} & } && ` +
+    `{ ${restore}; r=$?; wait $!; s=$?; [ $r -eq 0 ] && [ $s -eq 0 ]; } && st=$(cat ${statusFile}) && rm -f ${statusFile} && ` +
+    `echo "${REVISION_PREFIX}$st" && printf '%s\\n%s\\n' ${q(token)} "$st" >${q(layout.restoredFromFile)}` +
+    `${layout.dataOwner ? ` && chown -R ${layout.dataOwner} ${q(layout.restoreDir)}` : ""}; ` +
     `elif [ -d ${q(`${layout.restoreDir}/member`)} ]; then echo "restored data dir already there"; ` +
     `else echo ${q(`neither ${layout.dataDir} nor ${layout.restoreDir} holds member data`)} >&2; exit 1; fi`;
   return {

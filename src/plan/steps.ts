@@ -8,7 +8,7 @@ import { shQuote } from "../render/shell.js";
 import { renderStartScript } from "../render/startScript.js";
 import type { ServiceManager } from "../service/types.js";
 import { lastLine } from "../etcd/status.js";
-import { processGone, whileRunning } from "./checks.js";
+import { listening, PROCESS_GONE_EXIT, processGone, whileRunning } from "./checks.js";
 import { nodeLayout, prepareDirsCommand } from "./layout.js";
 import type { NodeObservation } from "./observed.js";
 import type { Action, Expectation, Step } from "./step.js";
@@ -56,7 +56,9 @@ export function fileSteps(
     ...(withServiceFiles ? service.files() : []),
   ].filter((file) => observation.fileHashes[file.path] !== sha256(file.content));
   if (files.length === 0) return [];
-  const after = withServiceFiles ? service.afterFilesChanged() : undefined;
+  // Only a changed unit needs systemd to reload (which takes ~0.5 s); a changed env file is read at start.
+  const serviceFiles = new Set(service.files().map((f) => f.path));
+  const after = files.some((f) => serviceFiles.has(f.path)) ? service.afterFilesChanged() : undefined;
   const actions: Action[] = [
     { kind: "exec", node: node.name, command: prepareDirsCommand(layout, node.configDir) },
     ...files.map((file): Action => ({ kind: "upload", node: node.name, ...file })),
@@ -116,7 +118,12 @@ export function readyStep(
     actions: [
       {
         kind: "poll",
-        probes: [{ node: node.name, command: whileRunning(service, etcdctl(node, endpointStatusArgs)) }],
+        probes: [
+          {
+            node: node.name,
+            command: whileRunning(service, `${listening(node.clientPort)} && ${etcdctl(node, endpointStatusArgs)}`),
+          },
+        ],
         until: ready,
         abort: processGone,
         timeoutMs,
@@ -124,6 +131,42 @@ export function readyStep(
       },
     ],
     hint: `etcd did not come up: read ${node.name}'s log (below) and run its start script by hand to see why.`,
+    diagnose: service.logTail(30),
+  };
+}
+
+/** How long a joining learner may take to receive its raft snapshot before the publish nudge stops waiting. */
+const SNAPSHOT_WAIT_S = 600;
+
+/**
+ * A member that joins through a raft snapshot (every learner added to a main whose log was compacted, as after
+ * any failover) loses its first "publish" to the snapshot, which resets its peer connections, and etcd retries
+ * only after its request timeout: for ~7 s it serves no client (etcd #8608, #15929). Once the snapshot is saved
+ * in member/snap, a restart publishes at once. This waits for the learner to serve; if instead a snapshot is
+ * saved and the learner still does not serve 1 s later, it restarts etcd once. The ready step follows.
+ */
+export function publishNudgeStep(node: NodeSpec, prefix: string, service: ServiceManager): Step {
+  const q = shQuote;
+  const snapshots = `${nodeLayout(node).dataDir}/member/snap`;
+  // Until it has published, the member does not answer: short timeouts keep each look at it short.
+  const serving = `${etcdctl(node, [...endpointStatusArgs, "--dial-timeout=300ms", "--command-timeout=300ms"])} >/dev/null 2>&1`;
+  const alive = `{ ${service.isRunning()} || { echo "etcd exited" >&2; exit ${PROCESS_GONE_EXIT}; }; }`;
+  const command = [
+    `end=$(($(date +%s) + ${SNAPSHOT_WAIT_S}))`,
+    `while [ "$(date +%s)" -lt "$end" ]; do ${alive}; if ${serving}; then exit 0; fi`,
+    `if ls ${q(snapshots)}/*.snap >/dev/null 2>&1; then ` +
+      `for j in 1 2 3; do if ${serving}; then exit 0; fi; done; ` +
+      `echo "etcd saved a raft snapshot but has not published itself: restarting it" >&2; ` +
+      `(${service.stop()}) && (${service.start()}); exit $?; fi`,
+    `sleep 0.1; done`,
+  ].join("; ");
+  return {
+    id: `${prefix}.publish`,
+    title: `wait until ${node.name} serves (restart it once if a raft snapshot held up its publish)`,
+    node: node.name,
+    kind: "change",
+    actions: [{ kind: "exec", node: node.name, command, timeoutMs: (SNAPSHOT_WAIT_S + 60) * 1000 }],
+    hint: `read ${node.name}'s log (below): a learner that never receives its snapshot cannot reach its main's peer port`,
     diagnose: service.logTail(30),
   };
 }

@@ -10,7 +10,15 @@ import { observationOf, type NodeObservation } from "./observed.js";
 import { leadingNode } from "./pairState.js";
 import { preflight, type Blocker } from "./preflight.js";
 import type { Step } from "./step.js";
-import { fileSteps, generationStep, mainSmokeStep, memberAddStep, readyStep, startStep } from "./steps.js";
+import {
+  fileSteps,
+  generationStep,
+  mainSmokeStep,
+  memberAddStep,
+  publishNudgeStep,
+  readyStep,
+  startStep,
+} from "./steps.js";
 
 export interface UpInputs {
   pair: PairSpec;
@@ -61,6 +69,7 @@ export function joinSteps(
   if (!learnerObs.running) {
     steps.push(
       startStep(learner, "backup", service),
+      publishNudgeStep(learner, "backup", service),
       readyStep(learner, "backup", service, isLearnerWithLeader, 60_000),
     );
   }

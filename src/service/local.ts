@@ -2,7 +2,9 @@ import { shQuote } from "../render/shell.js";
 import type { NodeLayout } from "../plan/layout.js";
 import type { ServiceManager } from "./types.js";
 
-const STOP_TIMEOUT_TENTHS = 300;
+const STOP_TIMEOUT_S = 30;
+// etcd stops within ~10 ms of SIGTERM: a coarse poll would be most of a failover's stop step.
+const STOP_POLL_S = 0.02;
 
 /**
  * Runs etcd as a detached process on the controller's machine: its own session (setsid), output appended
@@ -14,8 +16,8 @@ export function localSupervisor(layout: NodeLayout): ServiceManager {
   const alive = `{ pid=$(cat ${pidFile} 2>/dev/null) && [ -n "$pid" ] && grep -q etcd "/proc/$pid/cmdline" 2>/dev/null; }`;
   const stop =
     `if ${alive}; then kill -TERM "$pid"; i=0; ` +
-    `while ${alive} && [ $i -lt ${STOP_TIMEOUT_TENTHS} ]; do sleep 0.1; i=$((i+1)); done; ` +
-    `if ${alive}; then echo "etcd (pid $pid) did not exit within ${STOP_TIMEOUT_TENTHS / 10}s of SIGTERM" >&2; exit 1; fi; fi; ` +
+    `while ${alive} && [ $i -lt ${STOP_TIMEOUT_S / STOP_POLL_S} ]; do sleep ${STOP_POLL_S}; i=$((i+1)); done; ` +
+    `if ${alive}; then echo "etcd (pid $pid) did not exit within ${STOP_TIMEOUT_S}s of SIGTERM" >&2; exit 1; fi; fi; ` +
     `rm -f ${pidFile}`;
   const start =
     `if ${alive}; then exit 0; fi; cd ${shQuote(layout.root)} && ` +

@@ -10,7 +10,9 @@ export function systemdService(node: NodeSpec, layout: NodeLayout, cluster: stri
   return {
     description: `systemd unit ${unit}`,
     // systemctl start waits for etcd's READY=1 (Type=notify); enable makes it start at boot again after a fence.
-    start: () => `systemctl enable --quiet ${unit} && systemctl start ${unit}`,
+    // enable reloads systemd (~0.3 s), so only where the unit is not enabled yet.
+    start: () =>
+      `{ systemctl is-enabled --quiet ${unit} || systemctl enable --quiet ${unit}; } && systemctl start ${unit}`,
     launch: () => `systemctl start --no-block ${unit}`,
     stop: () => `systemctl stop ${unit}`,
     stopAndDisable: () => `systemctl disable --now --quiet ${unit}`,

@@ -140,10 +140,11 @@ describe("the trial run before the unit", () => {
       "main.generation",
     ]);
     expect(ids.indexOf("backup.trial")).toBeGreaterThan(ids.indexOf("backup.add"));
-    expect(ids.slice(ids.indexOf("backup.trial"), ids.indexOf("backup.trial") + 3)).toEqual([
+    expect(ids.slice(ids.indexOf("backup.trial"), ids.indexOf("backup.trial") + 4)).toEqual([
       "backup.trial",
       "backup.service",
       "backup.start",
+      "backup.publish",
     ]);
     const files = plan.steps[0]?.actions.flatMap((a) => (a.kind === "upload" ? [a.path] : []));
     expect(files).not.toContain(unitPath);

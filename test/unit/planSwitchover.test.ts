@@ -47,6 +47,7 @@ describe("planSwitchover", () => {
       "backup.add",
       "backup.files",
       "backup.start",
+      "backup.publish",
       "backup.ready",
       "backup.generation",
       "pair.members",
@@ -109,11 +110,12 @@ describe("planRejoin", () => {
   it("archives the old main's data and markers, then joins it as a learner before starting it", () => {
     const result = rejoin([oldMain, failedOver]);
     expect(result.main).toBe("beta");
-    expect(result.steps.map((s) => s.id).slice(0, 6)).toEqual([
+    expect(result.steps.map((s) => s.id).slice(0, 7)).toEqual([
       "rejoin.archive",
       "backup.add",
       "backup.files",
       "backup.start",
+      "backup.publish",
       "backup.ready",
       "backup.generation",
     ]);

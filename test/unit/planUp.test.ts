@@ -35,6 +35,7 @@ const FULL = [
   "backup.add",
   "backup.files",
   "backup.start",
+  "backup.publish",
   "backup.ready",
   "backup.generation",
   "pair.members",

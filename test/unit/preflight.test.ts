@@ -210,12 +210,17 @@ describe("probe command", () => {
   const local = (node: NodeSpec, peer: NodeSpec) =>
     probeCommand(node, nodeLayout(node), localSupervisor(nodeLayout(node)), peer);
 
-  it("tries the peer's peer port in the background, bounded by timeout, and reads it at the end", () => {
+  it("runs the peer connection, etcd --version and the member's status as pipeline stages read at the end", () => {
     const command = local(alpha, beta);
-    expect(command.startsWith(`{ timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' etcd-pair 127.0.0.1 23802 2>&1;`)).toBe(
-      true,
-    );
-    expect(command).toMatch(/echo '@@etcd-pair:peer'; cat <&3\necho '@@etcd-pair:clock'; echo "\$t0"; date \+%s%N\n}$/);
+    expect(
+      command.startsWith(
+        `{ echo '@@etcd-pair:peer'; { timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' etcd-pair 127.0.0.1 23802 2>&1;`,
+      ),
+    ).toBe(true);
+    const stages = command.split(" | {").length;
+    expect(stages).toBeGreaterThanOrEqual(4);
+    expect(command).toMatch(/\| \{ exec 3<&0 <\/dev\/null; echo '@@etcd-pair:version'; \S*etcd --version/);
+    expect(command).toMatch(/cat <&3\necho '@@etcd-pair:clock'; echo "\$t0"; date \+%s%N\n}$/);
     expect(command).toContain("df -Pk");
     expect(command).not.toContain("etcd.service");
   });
