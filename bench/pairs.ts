@@ -8,6 +8,7 @@ import { hostAddress, hosts, onHost } from "../test/helpers/e2eHosts.js";
 import { E2E_VARIANTS, writeE2eConfig } from "../test/helpers/e2ePair.js";
 import type { ClientTls } from "../test/helpers/etcdHttp.js";
 import type { EtcdBuild } from "../test/helpers/etcdBinaries.js";
+import { etcdProcessAlive } from "../src/service/local.js";
 import { clientTlsFrom, TestPair } from "../test/helpers/pair.js";
 import { removeDir, scratchDir } from "../test/helpers/scratch.js";
 
@@ -48,7 +49,7 @@ async function timedUp(run: BenchPair["run"], args: string[]): Promise<BenchPair
   const started = performance.now();
   const result = await run([...args, "up", "--json"], 180_000);
   const wallMs = performance.now() - started;
-  if (result.code !== 0) throw new Error(`up failed (exit ${result.code}):\n${result.stderr.slice(-2000)}`);
+  if (result.code !== 0) throw new Error(`up failed (exit ${result.code}):\n${result.stderr}`);
   const report = JSON.parse(result.stdout) as { steps?: { id: string; durationMs: number }[] };
   return { wallMs, steps: (report.steps ?? []).map(({ id, durationMs }) => ({ id, durationMs })) };
 }
@@ -128,8 +129,8 @@ export function localHosts(build: EtcdBuild): BenchHosts {
             const pidFile = path.join(root, "etcd.pid");
             await sh(
               byHandScript({
-                // Gone once its cmdline is empty: a zombie not yet reaped has stopped all the same.
-                stop: `p=$(cat ${pidFile}) && kill -TERM "$p" && while grep -q etcd /proc/$p/cmdline 2>/dev/null; do sleep 0.01; done`,
+                // Gone once no thread of it runs (until then it holds its ports), as the supervisor judges it.
+                stop: `p=$(cat ${pidFile}) && kill -TERM "$p" && while ${etcdProcessAlive('"$p"')}; do sleep 0.01; done`,
                 restore: restoreTool(build.binDir, existsSync(path.join(build.binDir, "etcdutl"))),
                 root,
                 envFile: path.join(root, "etcd.env"),

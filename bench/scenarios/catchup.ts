@@ -29,7 +29,7 @@ export async function benchCatchUp(
       const main = await mainOf(pair);
       const dbSize = (await memberStatus(pair.url(main), pair.tls)).dbSize;
       const result = await pair.run(["switchover", "--yes", "--json"], 900_000);
-      if (result.code !== 0) throw new Error(`switchover failed (exit ${result.code}):\n${result.stderr.slice(-2000)}`);
+      if (result.code !== 0) throw new Error(`switchover failed (exit ${result.code}):\n${result.stderr}`);
       const steps = (JSON.parse(result.stdout) as { steps: { id: string; node: string; durationMs: number }[] }).steps;
       // The new learner (the old main) from its start to converged: its start, ready, generation, the pair checks.
       const start = steps.findIndex((s) => s.node === main && s.id.endsWith(".start"));

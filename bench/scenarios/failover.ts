@@ -44,7 +44,7 @@ async function once(hosts: BenchHosts, dbBytes: number, mode: "tool" | "by hand"
     if (mode === "tool") {
       const result = await pair.run(["failover", "--yes", "--json"]);
       commandEnd = performance.now();
-      if (result.code !== 0) throw new Error(`failover failed (exit ${result.code}):\n${result.stderr.slice(-2000)}`);
+      if (result.code !== 0) throw new Error(`failover failed (exit ${result.code}):\n${result.stderr}`);
       const report = JSON.parse(result.stdout) as {
         steps: { id: string; durationMs: number }[];
         lostRevisions: number | null;

@@ -37,7 +37,7 @@ export async function benchSwitchover(
       const started = performance.now();
       const result = await pair.run(["switchover", "--yes", "--json"]);
       const ended = performance.now();
-      if (result.code !== 0) throw new Error(`switchover failed (exit ${result.code}):\n${result.stderr.slice(-2000)}`);
+      if (result.code !== 0) throw new Error(`switchover failed (exit ${result.code}):\n${result.stderr}`);
       await sleep(1000);
       const samples = await writer.stop();
       const acked = samples.filter((s) => s.ok);

@@ -3,6 +3,7 @@ import { endpointStatusArgs } from "../etcd/etcdctl.js";
 import { restoreCommand, snapshotStatusCommand } from "../etcd/snapshot.js";
 import type { EtcdVersion } from "../etcd/version.js";
 import { shJoin, shQuote } from "../render/shell.js";
+import { etcdProcessAlive } from "../service/local.js";
 import type { ServiceManager } from "../service/types.js";
 import { isLeader } from "./checks.js";
 import { nodeLayout } from "./layout.js";
@@ -355,7 +356,7 @@ export function assessLossStep(oldMain: NodeSpec): Step {
     `end=$(($(date +%s) + ${ASSESS_DEADLINE_S})); st=; while [ "$(date +%s)" -lt "$end" ]; do st=$(ETCDCTL_API=3 ${status} 2>/dev/null) && break; st=; sleep 0.05; done`,
     // It must be gone before the step ends: it holds the node's own ports, which the node's etcd needs next.
     // A copy is all it has, so SIGKILL after a 5 s grace is safe.
-    `p=$(cat ${q(`${copy}.pid`)}); kill "$p" 2>/dev/null; j=0; while grep -q etcd /proc/"$p"/cmdline 2>/dev/null; do ` +
+    `p=$(cat ${q(`${copy}.pid`)}); kill "$p" 2>/dev/null; j=0; while ${etcdProcessAlive('"$p"')}; do ` +
       `if [ $j -eq 100 ]; then kill -9 "$p" 2>/dev/null; fi; if [ $j -ge 200 ]; then echo "throwaway etcd (pid $p) did not exit" >&2; exit 1; fi; sleep 0.05; j=$((j+1)); done`,
     `rm -rf ${q(copy)} ${q(`${copy}.pid`)} ${q(`${copy}.log`)}`,
     `[ -n "$st" ] && echo "$st"`,

@@ -7,13 +7,25 @@ const STOP_TIMEOUT_S = 30;
 const STOP_POLL_S = 0.02;
 
 /**
+ * A shell test: the etcd process `pid` (a shell word) is alive, that is, one of its threads still runs. etcd is
+ * multithreaded: its first thread can be a zombie (and its cmdline empty) while the others still hold its
+ * ports, so a start right after a stop would find them in use. A pid reused by another program does not count.
+ */
+export function etcdProcessAlive(pid: string): string {
+  const proc = `/proc/${pid}`;
+  return (
+    `{ { grep -q etcd ${proc}/cmdline || ! grep -q . ${proc}/cmdline; } 2>/dev/null && ` +
+    `cat ${proc}/task/*/stat 2>/dev/null | sed 's/.*) //' | cut -c1 | grep -q '[^ZX]'; }`
+  );
+}
+
+/**
  * Runs etcd as a detached process on the controller's machine: its own session (setsid), output appended
  * to a log file, its pid recorded in a pidfile. The start script execs etcd, so the recorded pid is etcd's.
  */
 export function localSupervisor(layout: NodeLayout): ServiceManager {
   const pidFile = shQuote(layout.pidFile);
-  // A zombie (its parent has not reaped it yet) has an empty cmdline: it counts as dead, as it should.
-  const alive = `{ pid=$(cat ${pidFile} 2>/dev/null) && [ -n "$pid" ] && grep -q etcd "/proc/$pid/cmdline" 2>/dev/null; }`;
+  const alive = `{ pid=$(cat ${pidFile} 2>/dev/null) && [ -n "$pid" ] && ${etcdProcessAlive('"$pid"')}; }`;
   const stop =
     `if ${alive}; then kill -TERM "$pid"; i=0; ` +
     `while ${alive} && [ $i -lt ${STOP_TIMEOUT_S / STOP_POLL_S} ]; do sleep ${STOP_POLL_S}; i=$((i+1)); done; ` +

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import { cli, type CliOptions, type CliResult } from "./cli.js";
@@ -86,12 +86,25 @@ nodes:
     return { ca: await pki("ca.crt"), cert: await pki(`${node}.crt`), key: await pki(`${node}.key`) };
   }
 
-  /** The pid the local supervisor recorded for a node, if it still runs etcd. */
+  /**
+   * The pid the local supervisor recorded for a node, while that etcd lives: while one of its threads runs, as
+   * the supervisor itself judges it (its first thread can be a zombie while the others still hold its ports).
+   */
   async etcdPid(node: string): Promise<number | undefined> {
     try {
       const pid = Number((await readFile(path.join(this.nodeDir(node), "etcd.pid"), "utf8")).trim());
       const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8");
-      return cmdline.includes("etcd") ? pid : undefined;
+      if (!cmdline.includes("etcd") && cmdline !== "") return undefined;
+      const tasks = await readdir(`/proc/${pid}/task`);
+      const states = await Promise.all(
+        tasks.map((t) =>
+          readFile(`/proc/${pid}/task/${t}/stat`, "utf8").then(
+            (stat) => stat.replace(/^.*\) /s, "")[0],
+            () => "X",
+          ),
+        ),
+      );
+      return states.some((state) => state !== "Z" && state !== "X") ? pid : undefined;
     } catch {
       return undefined;
     }
