@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine for etcd-pair: etcd 3.4 and 3.5 (scripts/install-etcd.sh), npm
-# dependencies, and the build. Safe to re-run.
+# Sets up a fresh Debian machine for etcd-pair: etcd 3.4 and 3.5 (scripts/install-etcd.sh), a C compiler
+# for one test, npm dependencies, and the build. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-etcd.sh
+# A test builds a tiny multithreaded program (the supervisor's liveness test must see every thread).
+if ! command -v cc >/dev/null; then
+  echo "setup: installing gcc (apt)" >&2
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >&2
+fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "setup: Node.js 20+ and npm are needed (apt-get install nodejs npm, or from nodejs.org)" >&2
   exit 1

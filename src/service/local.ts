@@ -10,12 +10,13 @@ const STOP_POLL_S = 0.02;
  * A shell test: the etcd process `pid` (a shell word) is alive, that is, one of its threads still runs. etcd is
  * multithreaded: its first thread can be a zombie (and its cmdline empty) while the others still hold its
  * ports, so a start right after a stop would find them in use. A pid reused by another program does not count.
+ * The cmdline is read once: read twice, an exec in between (sh to etcd) could pass neither test.
  */
 export function etcdProcessAlive(pid: string): string {
   const proc = `/proc/${pid}`;
   return (
-    `{ { grep -q etcd ${proc}/cmdline || ! grep -q . ${proc}/cmdline; } 2>/dev/null && ` +
-    `cat ${proc}/task/*/stat 2>/dev/null | sed 's/.*) //' | cut -c1 | grep -q '[^ZX]'; }`
+    `{ c=$(tr -d '\\000' <${proc}/cmdline 2>/dev/null); case "$c" in *etcd*|"") ` +
+    `cat ${proc}/task/*/stat 2>/dev/null | sed 's/.*) //' | cut -c1 | grep -q '[^ZX]';; *) false;; esac; }`
   );
 }
 
