@@ -135,15 +135,15 @@ export function readyStep(
   };
 }
 
-/** How long a joining learner may take to receive its raft snapshot before the publish nudge stops waiting. */
-const SNAPSHOT_WAIT_S = 600;
+/** How long a joining learner may take to receive its raft snapshot (a 1 GB db took 11-17 s here). */
+const SNAPSHOT_WAIT_S = 120;
 
 /**
  * A member that joins through a raft snapshot (every learner added to a main whose log was compacted, as after
  * any failover) loses its first "publish" to the snapshot, which resets its peer connections, and etcd retries
  * only after its request timeout: for ~7 s it serves no client (etcd #8608, #15929). Once the snapshot is saved
  * in member/snap, a restart publishes at once. This waits for the learner to serve; if instead a snapshot is
- * saved and the learner still does not serve 1 s later, it restarts etcd once. The ready step follows.
+ * saved and the learner still does not serve about 1 s later, it restarts etcd once. The ready step follows.
  */
 export function publishNudgeStep(node: NodeSpec, prefix: string, service: ServiceManager): Step {
   const q = shQuote;
