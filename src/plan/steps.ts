@@ -166,7 +166,9 @@ export function publishNudgeStep(node: NodeSpec, prefix: string, service: Servic
     node: node.name,
     kind: "change",
     actions: [{ kind: "exec", node: node.name, command, timeoutMs: (SNAPSHOT_WAIT_S + 60) * 1000 }],
-    hint: `read ${node.name}'s log (below): a learner that never receives its snapshot cannot reach its main's peer port`,
+    hint:
+      `etcd did not come up or does not serve: read ${node.name}'s log (below) and run its start script by hand to ` +
+      `see why; a learner that never receives its snapshot may not reach its main's peer port`,
     diagnose: service.logTail(30),
   };
 }

@@ -87,11 +87,14 @@ describe("a failing step", () => {
     pair = await TestPair.create(bin);
     const result = await pair.run(["up"]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`error: step "wait until etcd on beta answers" failed on beta (local)`);
-    expect(result.stderr).toContain("step:      backup.ready");
+    // The first step after the start that looks at beta's etcd finds it gone.
+    expect(result.stderr).toContain(`error: step "wait until beta serves`);
+    expect(result.stderr).toContain("failed on beta (local)");
+    expect(result.stderr).toContain("step:      backup.publish");
     expect(result.stderr).toContain("endpoint status -w json");
     expect(result.stderr).toMatch(/exit code: \d+/);
-    expect(result.stderr).toContain("hint:      etcd did not come up");
+    expect(result.stderr).toContain("etcd exited");
+    expect(result.stderr).toContain("hint:      etcd did not come up or does not serve");
     expect(result.stderr).toContain("cannot access data dir: simulated disk failure");
   });
 });
