@@ -2,7 +2,7 @@ import type { Figure } from "../figures.js";
 import { fill, memberStatus } from "../load.js";
 import type { BenchHosts } from "../pairs.js";
 import { summarize } from "../stats.js";
-import { mainOf, untilConverged, type Progress } from "./common.js";
+import { mainOf, runOk, untilConverged, type Progress } from "./common.js";
 
 /**
  * P6: a learner that starts empty catches up with a db of `dbBytes`. Each switchover re-adds the old main as
@@ -28,8 +28,7 @@ export async function benchCatchUp(
     for (let i = 0; i < reps; i++) {
       const main = await mainOf(pair);
       const dbSize = (await memberStatus(pair.url(main), pair.tls)).dbSize;
-      const result = await pair.run(["switchover", "--yes", "--json"], 900_000);
-      if (result.code !== 0) throw new Error(`switchover failed (exit ${result.code}):\n${result.stderr}`);
+      const result = await runOk(pair, ["switchover", "--yes", "--json"], 900_000);
       const steps = (JSON.parse(result.stdout) as { steps: { id: string; node: string; durationMs: number }[] }).steps;
       // The new learner (the old main) from its start to converged: its start, ready, generation, the pair checks.
       const start = steps.findIndex((s) => s.node === main && s.id.endsWith(".start"));

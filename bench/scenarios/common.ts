@@ -1,4 +1,5 @@
 import { memberStatus } from "../load.js";
+import type { CliResult } from "../../test/helpers/cli.js";
 import type { BenchPair, Node } from "../pairs.js";
 
 /** Where a scenario reports what it just measured (stderr). */
@@ -24,6 +25,13 @@ export async function untilConverged(
       throw new Error(`${learner} did not reach ${main}'s revision within ${timeoutMs} ms`);
     await sleep(50);
   }
+}
+
+/** Runs an etcd-pair command on the pair; a non-zero exit stops the benchmark with the command's stderr. */
+export async function runOk(pair: BenchPair, args: readonly string[], timeoutMs?: number): Promise<CliResult> {
+  const result = await pair.run(args, timeoutMs);
+  if (result.code !== 0) throw new Error(`etcd-pair ${args.join(" ")} exited ${result.code}:\n${result.stderr}`);
+  return result;
 }
 
 /** The node that leads now, from `status --json`. */

@@ -3,7 +3,7 @@ import type { Figure, Trace } from "../figures.js";
 import { fill, memberStatus, RateWriter, type WriteSample } from "../load.js";
 import type { BenchHosts } from "../pairs.js";
 import { electionWaitMs } from "../etcdLog.js";
-import { untilConverged, type Progress } from "./common.js";
+import { runOk, untilConverged, type Progress } from "./common.js";
 
 interface Run {
   rtoMs: number;
@@ -42,9 +42,8 @@ async function once(hosts: BenchHosts, dbBytes: number, mode: "tool" | "by hand"
     let lost: Run["lost"];
     let commandEnd: number;
     if (mode === "tool") {
-      const result = await pair.run(["failover", "--yes", "--json"]);
+      const result = await runOk(pair, ["failover", "--yes", "--json"]);
       commandEnd = performance.now();
-      if (result.code !== 0) throw new Error(`failover failed (exit ${result.code}):\n${result.stderr}`);
       const report = JSON.parse(result.stdout) as {
         steps: { id: string; durationMs: number }[];
         lostRevisions: number | null;

@@ -1,7 +1,7 @@
 import type { Figure } from "../figures.js";
 import type { BenchHosts } from "../pairs.js";
 import { summarize } from "../stats.js";
-import type { Progress } from "./common.js";
+import { runOk, type Progress } from "./common.js";
 
 /** P5: `etcd-pair status` as an operator runs it, from spawn to exit, on a healthy pair. */
 export async function benchStatus(hosts: BenchHosts, reps: number, progress: Progress): Promise<Figure[]> {
@@ -12,9 +12,8 @@ export async function benchStatus(hosts: BenchHosts, reps: number, progress: Pro
       const times: number[] = [];
       for (let i = 0; i < reps; i++) {
         const started = performance.now();
-        const result = await pair.run(args);
+        await runOk(pair, args);
         times.push(performance.now() - started);
-        if (result.code !== 0) throw new Error(`${args.join(" ")} exited ${result.code}:\n${result.stderr}`);
       }
       const summary = summarize(times);
       progress(`P5 ${args.join(" ")}: median ${Math.round(summary.median)} ms`);

@@ -3,7 +3,7 @@ import type { Figure, Trace } from "../figures.js";
 import { RateWriter } from "../load.js";
 import type { BenchHosts } from "../pairs.js";
 import { longestGap, summarize } from "../stats.js";
-import { mainOf, sleep, untilConverged, type Progress } from "./common.js";
+import { mainOf, runOk, sleep, untilConverged, type Progress } from "./common.js";
 
 /**
  * P2: `etcd-pair switchover --yes` under a steady 500 writes/s (the writer knows both endpoints): the longest
@@ -35,9 +35,8 @@ export async function benchSwitchover(
       });
       await sleep(1000);
       const started = performance.now();
-      const result = await pair.run(["switchover", "--yes", "--json"]);
+      await runOk(pair, ["switchover", "--yes", "--json"]);
       const ended = performance.now();
-      if (result.code !== 0) throw new Error(`switchover failed (exit ${result.code}):\n${result.stderr}`);
       await sleep(1000);
       const samples = await writer.stop();
       const acked = samples.filter((s) => s.ok);

@@ -11,9 +11,20 @@ export function tlsFlags(node: NodeSpec): string[] {
   return tls ? [`--cacert=${tls.caFile}`, `--cert=${tls.clientCertFile}`, `--key=${tls.clientKeyFile}`] : [];
 }
 
+/**
+ * Timeouts for a quick look at a member that may not serve yet (it accepts TCP before it has published itself):
+ * each look ends within ~0.3 s either way.
+ */
+export const QUICK_TIMEOUTS = ["--dial-timeout=300ms", "--command-timeout=300ms"];
+
 /** An etcdctl command run on `node`'s host against `endpoint` (default: `node`'s own client URL). */
-export function etcdctl(node: NodeSpec, args: readonly string[], endpoint = clientUrl(node)): string {
-  const argv = [`${node.binDir}/etcdctl`, `--endpoints=${endpoint}`, ...tlsFlags(node), ...TIMEOUTS, ...args];
+export function etcdctl(
+  node: NodeSpec,
+  args: readonly string[],
+  endpoint = clientUrl(node),
+  timeouts: readonly string[] = TIMEOUTS,
+): string {
+  const argv = [`${node.binDir}/etcdctl`, `--endpoints=${endpoint}`, ...tlsFlags(node), ...timeouts, ...args];
   return `ETCDCTL_API=3 ${shJoin(argv)}`;
 }
 

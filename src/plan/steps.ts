@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
-import { endpointStatusArgs, etcdctl } from "../etcd/etcdctl.js";
+import { endpointStatusArgs, etcdctl, QUICK_TIMEOUTS } from "../etcd/etcdctl.js";
 import { CANARY_KEY, GENERATION_KEY } from "../etcd/keys.js";
-import { peerUrl } from "../etcd/urls.js";
+import { clientUrl, peerUrl } from "../etcd/urls.js";
 import { renderEtcdctlEnv, renderEtcdEnv } from "../render/envFile.js";
 import { shQuote } from "../render/shell.js";
 import { renderStartScript } from "../render/startScript.js";
@@ -148,8 +148,7 @@ const SNAPSHOT_WAIT_S = 120;
 export function publishNudgeStep(node: NodeSpec, prefix: string, service: ServiceManager): Step {
   const q = shQuote;
   const snapshots = `${nodeLayout(node).dataDir}/member/snap`;
-  // Until it has published, the member does not answer: short timeouts keep each look at it short.
-  const serving = `${etcdctl(node, [...endpointStatusArgs, "--dial-timeout=300ms", "--command-timeout=300ms"])} >/dev/null 2>&1`;
+  const serving = `${etcdctl(node, endpointStatusArgs, clientUrl(node), QUICK_TIMEOUTS)} >/dev/null 2>&1`;
   const alive = `{ ${service.isRunning()} || { echo "etcd exited" >&2; exit ${PROCESS_GONE_EXIT}; }; }`;
   const command = [
     `end=$(($(date +%s) + ${SNAPSHOT_WAIT_S}))`,

@@ -15,6 +15,15 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Waits until /proc says `pid` (its first thread) is a zombie; fails the test if it never is. */
+async function untilZombie(pid: number): Promise<void> {
+  const stat = () => readFile(`/proc/${pid}/stat`, "utf8");
+  for (let i = 0; i < 100 && !(await stat()).includes(") Z "); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  expect(await stat()).toContain(") Z ");
+}
+
 describe("the local supervisor's liveness test", () => {
   it("holds while an etcd runs, and not once it is a zombie, gone, or another program", async () => {
     // A program whose argv[0] names etcd (sleep, under that name), started by a parent that never reaps it.
@@ -29,10 +38,7 @@ describe("the local supervisor's liveness test", () => {
       expect(alive(pid)).toBe(true);
       process.kill(pid, "SIGKILL");
       // Dead but not reaped: a zombie, which holds no ports any more.
-      for (let i = 0; i < 100 && !(await readFile(`/proc/${pid}/stat`, "utf8")).includes(") Z "); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      expect(await readFile(`/proc/${pid}/stat`, "utf8")).toContain(") Z ");
+      await untilZombie(pid);
       expect(alive(pid)).toBe(false);
     } finally {
       parent.kill("SIGKILL");
@@ -55,10 +61,7 @@ describe("the local supervisor's liveness test", () => {
     const child = spawn(fake, [], { stdio: "ignore" });
     const pid = child.pid ?? 0;
     try {
-      for (let i = 0; i < 100 && !(await readFile(`/proc/${pid}/stat`, "utf8")).includes(") Z "); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      expect(await readFile(`/proc/${pid}/stat`, "utf8")).toContain(") Z ");
+      await untilZombie(pid);
       expect(alive(pid)).toBe(true);
     } finally {
       child.kill("SIGKILL");
