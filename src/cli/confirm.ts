@@ -1,5 +1,5 @@
 import { createInterface } from "node:readline/promises";
-import { UsageError } from "./usage.js";
+import { UsageError } from "../runtime/errors.js";
 
 /** Asks on the terminal; without one, refuses (scripts must say --yes). */
 export async function confirm(question: string): Promise<void> {

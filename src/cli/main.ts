@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { CommanderError } from "commander";
 import { ConfigError } from "../config/parse.js";
-import { InstallSourceError, PreflightError, StateError } from "../phases/errors.js";
-import { StepFailure } from "../phases/runner.js";
+import { InstallSourceError, PreflightError, StateError } from "../runtime/errors.js";
+import { StepFailure } from "../runtime/runner.js";
 import { formatStepFailure } from "./format.js";
 import { buildProgram } from "./program.js";
 import { style } from "./style.js";
-import { EXIT, UsageError } from "./usage.js";
+import { EXIT } from "../commands/command.js";
+import { UsageError } from "../runtime/errors.js";
 
 function fail(code: number, text: string): void {
   process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
@@ -18,9 +19,7 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write("\ninterrupted: re-run the same command to resume; it checks each step's state first\n");
     process.exit(EXIT.interrupted);
   });
-  const program = buildProgram((code) => {
-    process.exitCode = code;
-  });
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -1,10 +1,7 @@
-import type { Reporter, StepRecord } from "../phases/runner.js";
+import type { Reporter, StepRecord } from "../runtime/runner.js";
 import type { Step } from "../plan/step.js";
+import { formatMs } from "../commands/text.js";
 import { style } from "./style.js";
-
-export function formatMs(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`;
-}
 
 /** One stderr line per finished step with its duration; nothing animated, so CI logs stay readable. */
 export class StderrReporter implements Reporter {

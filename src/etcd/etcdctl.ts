@@ -1,5 +1,5 @@
 import type { NodeSpec } from "../config/resolve.js";
-import { shJoin } from "../render/shell.js";
+import { shJoin } from "../shell/quote.js";
 import { clientUrl } from "./urls.js";
 
 /** Timeouts short enough that a dead or frozen member does not stall a status call. */

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { shQuote } from "../render/shell.js";
+import { shQuote } from "../shell/quote.js";
 import { parseVersion, type EtcdVersion } from "./version.js";
 
 /** What an official release tarball's name says: etcd-v3.5.16-linux-amd64.tar.gz. */

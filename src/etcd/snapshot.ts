@@ -1,5 +1,5 @@
 import type { NodeSpec } from "../config/resolve.js";
-import { shJoin } from "../render/shell.js";
+import { shJoin } from "../shell/quote.js";
 import { tlsFlags } from "./etcdctl.js";
 import { clientUrl, peerUrl } from "./urls.js";
 import { compareVersions, hasEtcdutl, type EtcdVersion } from "./version.js";

@@ -1,7 +1,7 @@
 import type { NodeSpec } from "../config/resolve.js";
-import { shQuote } from "../render/shell.js";
+import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "../service/types.js";
-import type { NodeLayout } from "./layout.js";
+import type { NodeLayout } from "../config/layout.js";
 
 const MARK = "@@etcd-pair-audit:";
 

@@ -1,9 +1,10 @@
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
 import type { ServiceManager } from "../service/types.js";
 import { isLeader, isLearnerWithLeader, pairVerificationSteps } from "./checks.js";
-import { observationOf, type NodeObservation } from "./observed.js";
-import { peerOf, readyStep, startStep, stopStep } from "./steps.js";
-import { leadingNode } from "./pairState.js";
+import type { NodeObservation } from "./observed.js";
+import { pairView } from "./pairView.js";
+import type { Refusal } from "./refusal.js";
+import { readyStep, startStep, stopStep } from "./steps.js";
 import { certificateSteps, type ControllerPki } from "./pki.js";
 import type { Step } from "./step.js";
 
@@ -17,10 +18,16 @@ export interface RenewInputs {
 }
 
 /** New certificates onto one node's host, then a restart so every connection uses them. */
-function rollNode(node: NodeSpec, prefix: string, inputs: RenewInputs, ready: typeof isLeader, timeoutMs: number) {
+function rollNode(
+  node: NodeSpec,
+  prefix: "renew.learner" | "renew.main",
+  inputs: RenewInputs,
+  ready: typeof isLeader,
+  timeoutMs: number,
+) {
   const service = inputs.service(node);
   return [
-    ...certificateSteps(node, observationOf(inputs.observations, node.name), inputs.pki),
+    ...certificateSteps(node, prefix, pairView(inputs.pair, inputs.observations).of(node), inputs.pki),
     stopStep(node, prefix, service, `restart etcd on ${node.name} with its new certificate: stop`),
     startStep(node, prefix, service),
     readyStep(node, prefix, service, ready, timeoutMs),
@@ -31,8 +38,9 @@ function rollNode(node: NodeSpec, prefix: string, inputs: RenewInputs, ready: ty
 export function renewRoles(
   pair: PairSpec,
   observations: readonly NodeObservation[],
-): { main: NodeSpec; learner: NodeSpec } | { refusal: { message: string; hint: string } } {
-  const main = leadingNode(pair, observations);
+): { main: NodeSpec; learner: NodeSpec } | { refusal: Refusal } {
+  const view = pairView(pair, observations);
+  const main = view.leader();
   if (!main) {
     return {
       refusal: {
@@ -41,8 +49,8 @@ export function renewRoles(
       },
     };
   }
-  const learner = peerOf(pair, main);
-  if (!observationOf(observations, learner.name).status?.isLearner) {
+  const learner = view.peer(main);
+  if (!view.of(learner).status?.isLearner) {
     return {
       refusal: {
         message: `${learner.name} is not a running learner of ${main.name}`,

@@ -1,13 +1,14 @@
 import type { NodeSpec } from "../config/resolve.js";
-import { shQuote } from "../render/shell.js";
+import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "../service/types.js";
-import { nodeLayout } from "./layout.js";
+import { nodeLayout } from "../config/layout.js";
 import type { NodeObservation } from "./observed.js";
 import type { Step } from "./step.js";
+import type { Side } from "./stepIds.js";
 
 export interface DownInputs {
   /** Stopped in this order: the learner first, so the main never sees its standby as a failed peer mid-write. */
-  nodes: readonly NodeSpec[];
+  nodes: readonly { node: NodeSpec; side: Side }[];
   observations: readonly NodeObservation[];
   service: (node: NodeSpec) => ServiceManager;
   purge: boolean;
@@ -25,12 +26,12 @@ export function archiveStamp(date: Date): string {
 /** Stops both nodes; with purge, moves their data and generation marker into the archive (never deletes). */
 export function planDown(inputs: DownInputs): Step[] {
   const steps: Step[] = [];
-  for (const node of inputs.nodes) {
+  for (const { node, side } of inputs.nodes) {
     const o = inputs.observations.find((obs) => obs.node === node.name);
     const service = inputs.service(node);
     if (o?.running) {
       steps.push({
-        id: `${node.name}.stop`,
+        id: `down.${side}.stop`,
         title: `stop etcd on ${node.name}`,
         node: node.name,
         kind: "change",
@@ -48,7 +49,7 @@ export function planDown(inputs: DownInputs): Step[] {
     }
     if (moves.length === 0) continue;
     steps.push({
-      id: `${node.name}.archive`,
+      id: `down.${side}.archive`,
       title: `archive ${node.name}'s data dir into ${layout.archiveDir}`,
       node: node.name,
       kind: "change",

@@ -2,10 +2,11 @@ import type { NodeSpec, PairSpec } from "../config/resolve.js";
 import { aptInstallCommand, parseTarballName, tarballInstallCommand } from "../etcd/install.js";
 import { lastLine } from "../etcd/status.js";
 import { judgeVersion, parseEtcdVersionOutput } from "../etcd/version.js";
-import { shQuote } from "../render/shell.js";
-import { nodeLayout } from "./layout.js";
+import { shQuote } from "../shell/quote.js";
+import { nodeLayout } from "../config/layout.js";
 import type { NodeObservation } from "./observed.js";
 import type { Expectation, Step } from "./step.js";
+import type { Side } from "./stepIds.js";
 
 /** The tarball as the controller holds it, checked against the config's sha256. */
 export interface LocalTarball {
@@ -28,9 +29,9 @@ function versionAccepted(expected: string | undefined): Expectation {
   };
 }
 
-function versionStep(node: NodeSpec, expected: string | undefined): Step {
+function versionStep(node: NodeSpec, side: Side, expected: string | undefined): Step {
   return {
-    id: `${node.name}.install.version`,
+    id: `${side}.install.version`,
     title: `etcd on ${node.name} runs and its version is accepted`,
     node: node.name,
     kind: "verify",
@@ -61,6 +62,7 @@ export function needsInstall(pair: PairSpec, observation: NodeObservation): bool
 export function installSteps(
   pair: PairSpec,
   node: NodeSpec,
+  side: Side,
   observation: NodeObservation,
   tarball: LocalTarball | undefined,
 ): Step[] {
@@ -69,14 +71,14 @@ export function installSteps(
   if (install.kind === "apt") {
     return [
       {
-        id: `${node.name}.install.apt`,
+        id: `${side}.install.apt`,
         title: `install etcd on ${node.name} with apt (etcd-server, etcd-client)`,
         node: node.name,
         kind: "change",
         actions: [{ kind: "exec", node: node.name, command: aptInstallCommand(), timeoutMs: 600_000 }],
         hint: "The host's apt sources must offer etcd-server and etcd-client (Debian 12 ships 3.4.23).",
       },
-      versionStep(node, undefined),
+      versionStep(node, side, undefined),
     ];
   }
   if (install.kind !== "tarball") return [];
@@ -85,7 +87,7 @@ export function installSteps(
   const uploaded = `${layout.installDir}/${tarball.fileName}`;
   return [
     {
-      id: `${node.name}.install.tarball`,
+      id: `${side}.install.tarball`,
       title: `install etcd on ${node.name} from ${tarball.fileName} into ${node.binDir}`,
       node: node.name,
       kind: "change",
@@ -106,6 +108,6 @@ export function installSteps(
       ],
       hint: "The tarball must have etcd's release layout: etcd-vX.Y.Z-linux-ARCH/{etcd,etcdctl,etcdutl}.",
     },
-    versionStep(node, parseTarballName(tarball.fileName)?.version.text),
+    versionStep(node, side, parseTarballName(tarball.fileName)?.version.text),
   ];
 }

@@ -90,9 +90,3 @@ export function unreachable(node: string, error: string): NodeObservation {
     listeningPorts: [],
   };
 }
-
-export function observationOf(observations: readonly NodeObservation[], name: string): NodeObservation {
-  const found = observations.find((o) => o.node === name);
-  if (!found) throw new Error(`no observation of node ${name}`);
-  return found;
-}

@@ -1,6 +1,7 @@
-import type { NodeSpec, PairSpec } from "../config/resolve.js";
+import type { PairSpec } from "../config/resolve.js";
 import type { Member } from "../etcd/status.js";
 import type { NodeObservation } from "./observed.js";
+import { statusLeads } from "./pairView.js";
 
 export type Role = "leader" | "learner" | "follower" | "down" | "not-member" | "unknown";
 
@@ -40,7 +41,7 @@ export const DISK_FULL_BYTES = 64 * 1024 ** 2;
 export function derivePairState(pair: PairSpec, observations: readonly NodeObservation[]): PairState {
   const byName = new Map(observations.map((o) => [o.node, o]));
   const members = memberList(observations);
-  const leaderObservation = observations.find((o) => o.status && o.status.leaderId === o.status.memberId);
+  const leaderObservation = observations.find((o) => statusLeads(o.status));
   const leaderIndex = leaderObservation?.status?.raftIndex;
 
   const nodes = pair.nodes.map((spec): NodeState => {
@@ -65,7 +66,7 @@ export function derivePairState(pair: PairSpec, observations: readonly NodeObser
     if (members && !members.some((m) => m.id === status.memberId)) {
       return { ...base, role: "not-member", lagEntries: null, detail: "not in the cluster's member list" };
     }
-    const role: Role = status.isLearner ? "learner" : status.leaderId === status.memberId ? "leader" : "follower";
+    const role: Role = status.isLearner ? "learner" : statusLeads(status) ? "leader" : "follower";
     return { ...base, role, lagEntries };
   });
 
@@ -99,12 +100,4 @@ export function derivePairState(pair: PairSpec, observations: readonly NodeObser
     nodes,
     problems,
   };
-}
-
-/** The member of the pair that leads a cluster as a voter, if any. */
-export function leadingNode(pair: PairSpec, observations: readonly NodeObservation[]): NodeSpec | undefined {
-  return pair.nodes.find((node) => {
-    const status = observations.find((o) => o.node === node.name)?.status;
-    return status !== undefined && !status.isLearner && status.leaderId === status.memberId;
-  });
 }

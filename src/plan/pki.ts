@@ -1,7 +1,8 @@
 import type { NodeSpec } from "../config/resolve.js";
-import { nodeLayout } from "./layout.js";
+import { nodeLayout } from "../config/layout.js";
 import type { NodeObservation } from "./observed.js";
 import type { CopyAction, Step } from "./step.js";
+import type { StepPrefix } from "./stepIds.js";
 
 /** A file on the controller and what it hashes to. */
 export interface ControllerFile {
@@ -22,6 +23,7 @@ export interface ControllerPki {
  */
 export function certificateSteps(
   node: NodeSpec,
+  prefix: StepPrefix<"certificates">,
   observation: Pick<NodeObservation, "fileHashes">,
   pki: ControllerPki | undefined,
 ): Step[] {
@@ -50,7 +52,7 @@ export function certificateSteps(
   if (actions.length === 0) return [];
   return [
     {
-      id: `${node.name}.certificates`,
+      id: `${prefix}.certificates`,
       title: `copy ${node.name}'s TLS certificates and keys to its host`,
       node: node.name,
       kind: "change",

@@ -3,10 +3,11 @@ import { peerUrl } from "../etcd/urls.js";
 import { parseTarballName, releaseArch } from "../etcd/install.js";
 import { needsInstall } from "./install.js";
 import { judgeVersion, type EtcdVersion } from "../etcd/version.js";
-import { nodeLayout } from "./layout.js";
-import { observationOf, type NodeObservation } from "./observed.js";
+import { nodeLayout } from "../config/layout.js";
+import type { NodeObservation } from "./observed.js";
+import { pairView } from "./pairView.js";
 import { DISK_FULL_BYTES } from "./pairState.js";
-import { peerOf } from "./steps.js";
+import { peerOf } from "./pairView.js";
 
 /** Something that stops `up` before it touches any host. */
 export interface Blocker {
@@ -104,7 +105,7 @@ function hostChecks(
 
 /** Checks that compare the two hosts: clocks and architectures. */
 function pairChecks(pair: PairSpec, observations: readonly NodeObservation[], result: Preflight): void {
-  const [a, b] = pair.nodes.map((n) => observationOf(observations, n.name)) as [NodeObservation, NodeObservation];
+  const [a, b] = pair.nodes.map((n) => pairView(pair, observations).of(n)) as [NodeObservation, NodeObservation];
   if (!a.reachable || !b.reachable) return;
   if (
     a.clockOffsetMs !== undefined &&
@@ -160,8 +161,9 @@ function tarballChecks(pair: PairSpec, o: NodeObservation, block: (problem: stri
 export function preflight(pair: PairSpec, observations: readonly NodeObservation[]): Preflight {
   const result: Preflight = { blockers: [], warnings: [] };
   const { blockers } = result;
+  const view = pairView(pair, observations);
   for (const node of pair.nodes) {
-    const o = observationOf(observations, node.name);
+    const o = view.of(node);
     const block = (problem: string, fix: string) => blockers.push({ node: node.name, problem, fix });
     if (!o.reachable) {
       block(`host cannot be probed: ${o.error ?? "unknown error"}`, unreachableFix(o.error ?? ""));

@@ -1,30 +1,22 @@
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
 import { etcdctl } from "../etcd/etcdctl.js";
 import type { Member } from "../etcd/status.js";
-import { peerUrl } from "../etcd/urls.js";
-import { shQuote } from "../render/shell.js";
+import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "../service/types.js";
 import { lastLine } from "../etcd/status.js";
 import { pairVerificationSteps } from "./checks.js";
-import { assessLossStep } from "./failover.js";
-import { nodeLayout } from "./layout.js";
+import { assessLossStep } from "./failoverSteps.js";
+import { nodeLayout } from "../config/layout.js";
 import type { NodeObservation } from "./observed.js";
 import type { Expectation, Step } from "./step.js";
-import { leadingNode } from "./pairState.js";
-import { archiveCommand, peerOf, stopStep } from "./steps.js";
+import type { StepPrefix } from "./stepIds.js";
+import { pairView, type PairView } from "./pairView.js";
+import { firstRefusal, type Planned, type Refusal } from "./refusal.js";
+import { archiveCommand, stopStep } from "./steps.js";
 import { joinSteps } from "./up.js";
 
-export interface Refusal {
-  message: string;
-  hint: string;
-}
-
-export function memberOf(main: NodeObservation, node: NodeSpec): Member | undefined {
-  return main.members?.members.find((m) => m.peerUrls.includes(peerUrl(node)) || m.name === node.name);
-}
-
 /** Moves whatever of a node's old state exists into its archive: data dir, generation, fence marker. */
-export function archiveNodeStateStep(node: NodeSpec, prefix: string, stamp: string): Step {
+export function archiveNodeStateStep(node: NodeSpec, prefix: StepPrefix<"archive">, stamp: string): Step {
   const layout = nodeLayout(node);
   const moves = [
     [layout.dataDir, `data-${stamp}`],
@@ -54,7 +46,7 @@ const removeAccepted: Expectation = {
   },
 };
 
-export function memberRemoveStep(via: NodeSpec, member: Member, who: string, prefix: string): Step {
+export function memberRemoveStep(via: NodeSpec, member: Member, who: string, prefix: StepPrefix<"remove">): Step {
   return {
     id: `${prefix}.remove`,
     title: `remove ${who} (member ${member.id}) from ${via.name}'s cluster`,
@@ -84,7 +76,6 @@ export interface RejoinInputs {
 }
 
 export interface RejoinPlan {
-  refusal?: Refusal;
   main: string;
   steps: Step[];
   /**
@@ -94,54 +85,62 @@ export interface RejoinPlan {
   restoredRevision?: number;
 }
 
+/** Why `node` cannot rejoin the current main, or undefined. */
+export function rejoinRefusal(view: PairView, node: NodeSpec): Refusal | undefined {
+  const main = view.leader();
+  const nodeObs = view.of(node);
+  return firstRefusal([
+    () =>
+      main
+        ? undefined
+        : {
+            message: `cannot rejoin ${node.name}: no node leads a cluster`,
+            hint: "run 'etcd-pair failover' first, or 'etcd-pair status'",
+          },
+    () =>
+      main?.name === node.name
+        ? {
+            message: `cannot rejoin ${node.name}: ${node.name} is the main`,
+            hint: `rejoin the other node (${view.peer(node).name})`,
+          }
+        : undefined,
+    () =>
+      nodeObs.reachable
+        ? undefined
+        : { message: `${node.name} cannot be reached: ${nodeObs.error ?? ""}`, hint: "bring its host back first" },
+    () => {
+      const member = main ? view.memberEntry(main, node) : undefined;
+      return member && !member.isLearner && nodeObs.running
+        ? {
+            message: `${node.name} is a running voter of ${main?.name}'s cluster: a switchover was interrupted`,
+            hint: `finish it with 'etcd-pair switchover --to ${main?.name}'`,
+          }
+        : undefined;
+    },
+  ]);
+}
+
 /** Brings a node back as the learner of the current main: its old data archived, never started on it. */
-export function planRejoin(inputs: RejoinInputs): RejoinPlan {
-  const { pair, observations, node } = inputs;
-  const main = leadingNode(pair, observations);
-  if (!main || main.name === node.name) {
-    const why = main ? `${node.name} is the main` : "no node leads a cluster";
-    return {
-      main: main?.name ?? "",
-      steps: [],
-      refusal: {
-        message: `cannot rejoin ${node.name}: ${why}`,
-        hint: main
-          ? `rejoin the other node (${peerOf(pair, node).name})`
-          : "run 'etcd-pair failover' first, or 'etcd-pair status'",
-      },
-    };
-  }
-  const mainObs = observations.find((o) => o.node === main.name);
-  const nodeObs = observations.find((o) => o.node === node.name);
-  if (!mainObs || !nodeObs) throw new Error("observations of both nodes are needed");
-  if (!nodeObs.reachable) {
-    return {
-      main: main.name,
-      steps: [],
-      refusal: { message: `${node.name} cannot be reached: ${nodeObs.error ?? ""}`, hint: "bring its host back first" },
-    };
-  }
+export function planRejoin(inputs: RejoinInputs): Planned<RejoinPlan> {
+  const { pair, node } = inputs;
+  const view = pairView(pair, inputs.observations);
+  const refusal = rejoinRefusal(view, node);
+  if (refusal) return { ok: false, refusal };
+  // rejoinRefusal refuses a pair that no node leads.
+  const main = view.leader() as NodeSpec;
+  const mainObs = view.of(main);
+  const nodeObs = view.of(node);
   const token = mainObs.generation ?? mainObs.envToken ?? "";
-  const member = memberOf(mainObs, node);
+  const member = view.memberEntry(main, node);
   const healthyLearner =
     member?.isLearner &&
     nodeObs.running &&
     nodeObs.status?.isLearner &&
     nodeObs.status.clusterId === mainObs.status?.clusterId;
-  const steps: Step[] = [];
   if (healthyLearner && nodeObs.generation === token) {
-    return { main: main.name, steps: pairVerificationSteps(main, node, inputs.canaryValue) };
+    return { ok: true, plan: { main: main.name, steps: pairVerificationSteps(main, node, inputs.canaryValue) } };
   }
-  if (member && !member.isLearner && nodeObs.running) {
-    return {
-      main: main.name,
-      steps: [],
-      refusal: {
-        message: `${node.name} is a running voter of ${main.name}'s cluster: a switchover was interrupted`,
-        hint: `finish it with 'etcd-pair switchover --to ${main.name}'`,
-      },
-    };
-  }
+  const steps: Step[] = [];
   // A member entry that is not an unstarted learner waiting for this node's empty data dir is stale.
   const resumable = member?.isLearner && !nodeObs.running && nodeObs.dataDir !== "member";
   if (nodeObs.running) steps.push(stopStep(node, "rejoin", inputs.service(node)));
@@ -159,5 +158,5 @@ export function planRejoin(inputs: RejoinInputs): RejoinPlan {
   delete emptied.generation;
   steps.push(...joinSteps(pair, main, node, token, emptied, Boolean(resumable), inputs.service(node)));
   steps.push(...pairVerificationSteps(main, node, inputs.canaryValue));
-  return { main: main.name, steps, ...(measure ? { restoredRevision: restored.revision } : {}) };
+  return { ok: true, plan: { main: main.name, steps, ...(measure ? { restoredRevision: restored.revision } : {}) } };
 }

@@ -1,11 +1,12 @@
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
 import { restoreCommand, snapshotSaveCommand, snapshotStatusCommand } from "../etcd/snapshot.js";
 import type { EtcdVersion } from "../etcd/version.js";
-import { shQuote } from "../render/shell.js";
+import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "../service/types.js";
-import { swapStep } from "./failover.js";
-import { nodeLayout } from "./layout.js";
+import { swapStep } from "./failoverSteps.js";
+import { nodeLayout } from "../config/layout.js";
 import type { NodeObservation } from "./observed.js";
+import { pairView } from "./pairView.js";
 import { archiveNodeStateStep } from "./rejoin.js";
 import type { Step } from "./step.js";
 import { fileSteps, stopStep } from "./steps.js";
@@ -63,11 +64,15 @@ export function planSnapshotRestore(inputs: SnapshotRestoreInputs): Step[] {
   const { pair, main, file, token, stamp } = inputs;
   const layout = nodeLayout(main);
   const steps: Step[] = [];
-  for (const node of [pair.nodes[1], pair.nodes[0]]) {
-    if (inputs.observations.find((o) => o.node === node.name)?.running) {
-      steps.push(stopStep(node, `restore.${node.name}`, inputs.service(node)));
+  const sides = [
+    { node: pair.nodes[1], prefix: "restore.learner" as const },
+    { node: pair.nodes[0], prefix: "restore.main" as const },
+  ];
+  for (const { node, prefix } of sides) {
+    if (pairView(pair, inputs.observations).of(node).running) {
+      steps.push(stopStep(node, prefix, inputs.service(node)));
     }
-    steps.push(archiveNodeStateStep(node, `restore.${node.name}`, stamp));
+    steps.push(archiveNodeStateStep(node, prefix, stamp));
   }
   const q = shQuote;
   const restore = restoreCommand(main, inputs.version, { db: file, dataDir: layout.restoreDir, token, rawDb: false });

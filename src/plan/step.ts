@@ -1,9 +1,8 @@
-/** What a command returned on a host. */
-export interface ExecOutcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import type { ExecOutcome } from "../transport/types.js";
+import type { StepId } from "./stepIds.js";
+
+export type { ExecOutcome } from "../transport/types.js";
+export type { StepId } from "./stepIds.js";
 
 /** Judges an outcome: undefined when it is what the step wants, else why not. */
 export interface Expectation {
@@ -59,8 +58,8 @@ export interface PollAction {
 export type Action = ExecAction | UploadAction | CopyAction | PollAction;
 
 export interface Step {
-  /** Stable id for --json, interruption tests and phase filters, e.g. "main.start". */
-  id: string;
+  /** Stable id for --json, interruption tests and timings, e.g. "main.start"; listed in STEP_CATALOG. */
+  id: StepId;
   title: string;
   /** The node the step is about (for display). */
   node: string;
@@ -71,6 +70,11 @@ export interface Step {
   hint?: string;
   /** A command on `node` whose output helps explain a failure (e.g. etcd's log tail). */
   diagnose?: string;
+  /**
+   * What a failure of this step does: "stop" (the default) ends the command with the failure; "warn" reports it
+   * as a warning and goes on (a measurement that must not keep the pair from recovering).
+   */
+  onFailure?: "stop" | "warn";
 }
 
 export const exitZero: Expectation = {

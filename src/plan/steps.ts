@@ -4,22 +4,20 @@ import { endpointStatusArgs, etcdctl, QUICK_TIMEOUTS } from "../etcd/etcdctl.js"
 import { CANARY_KEY, GENERATION_KEY } from "../etcd/keys.js";
 import { clientUrl, peerUrl } from "../etcd/urls.js";
 import { renderEtcdctlEnv, renderEtcdEnv } from "../render/envFile.js";
-import { shQuote } from "../render/shell.js";
+import { shQuote } from "../shell/quote.js";
 import { renderStartScript } from "../render/startScript.js";
 import type { ServiceManager } from "../service/types.js";
 import { lastLine } from "../etcd/status.js";
 import { listening, PROCESS_GONE_EXIT, processGone, whileRunning } from "./checks.js";
-import { nodeLayout, prepareDirsCommand } from "./layout.js";
+import { nodeLayout, type NodeLayout } from "../config/layout.js";
 import type { NodeObservation } from "./observed.js";
 import type { Action, Expectation, Step } from "./step.js";
+import type { StepPrefix } from "./stepIds.js";
+import { peerOf } from "./pairView.js";
 
 /** The building blocks every command's plan is made of: up, failover, rejoin, switchover. */
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-
-export function peerOf(pair: PairSpec, node: NodeSpec): NodeSpec {
-  return pair.nodes[0].name === node.name ? pair.nodes[1] : pair.nodes[0];
-}
 
 /** How a node's env file describes it: the main of a generation, or a learner that joined it. */
 export type NodeRole = { as: "main"; token: string } | { as: "learner"; main: NodeSpec; token: string };
@@ -28,7 +26,7 @@ export type NodeRole = { as: "main"; token: string } | { as: "learner"; main: No
 export function fileSteps(
   pair: PairSpec,
   node: NodeSpec,
-  prefix: string,
+  prefix: StepPrefix<"files">,
   role: NodeRole,
   observation: Pick<NodeObservation, "fileHashes">,
   service: ServiceManager,
@@ -75,7 +73,7 @@ export function fileSteps(
   ];
 }
 
-export function startStep(node: NodeSpec, prefix: string, service: ServiceManager): Step {
+export function startStep(node: NodeSpec, prefix: StepPrefix<"start">, service: ServiceManager): Step {
   return {
     id: `${prefix}.start`,
     title: `start etcd on ${node.name}`,
@@ -88,7 +86,7 @@ export function startStep(node: NodeSpec, prefix: string, service: ServiceManage
 
 export function stopStep(
   node: NodeSpec,
-  prefix: string,
+  prefix: StepPrefix<"stop">,
   service: ServiceManager,
   title = `stop etcd on ${node.name}`,
 ): Step {
@@ -105,7 +103,7 @@ export function stopStep(
 /** Waits until etcd on `node` answers `endpoint status` as `ready` wants; gives up at once if it exits. */
 export function readyStep(
   node: NodeSpec,
-  prefix: string,
+  prefix: StepPrefix<"ready">,
   service: ServiceManager,
   ready: Expectation,
   timeoutMs: number,
@@ -145,7 +143,7 @@ const SNAPSHOT_WAIT_S = 120;
  * in member/snap, a restart publishes at once. This waits for the learner to serve; if instead a snapshot is
  * saved and the learner still does not serve about 1 s later, it restarts etcd once. The ready step follows.
  */
-export function publishNudgeStep(node: NodeSpec, prefix: string, service: ServiceManager): Step {
+export function publishNudgeStep(node: NodeSpec, prefix: StepPrefix<"publish">, service: ServiceManager): Step {
   const q = shQuote;
   const snapshots = `${nodeLayout(node).dataDir}/member/snap`;
   const serving = `${etcdctl(node, endpointStatusArgs, clientUrl(node), QUICK_TIMEOUTS)} >/dev/null 2>&1`;
@@ -172,7 +170,7 @@ export function publishNudgeStep(node: NodeSpec, prefix: string, service: Servic
   };
 }
 
-export function generationStep(node: NodeSpec, prefix: string, token: string): Step {
+export function generationStep(node: NodeSpec, prefix: StepPrefix<"generation">, token: string): Step {
   return {
     id: `${prefix}.generation`,
     title: `record on ${node.name} that it is a member of generation ${token}`,
@@ -185,7 +183,7 @@ export function generationStep(node: NodeSpec, prefix: string, token: string): S
 }
 
 /** Publishes the generation in the keyspace (for the peers' start scripts) and proves a write and a read. */
-export function mainSmokeStep(main: NodeSpec, prefix: string, token: string, canaryValue: string): Step {
+export function mainSmokeStep(main: NodeSpec, prefix: StepPrefix<"smoke">, token: string, canaryValue: string): Step {
   const put = etcdctl(main, ["put", GENERATION_KEY, token]);
   const canary = etcdctl(main, ["put", CANARY_KEY, canaryValue]);
   const read = etcdctl(main, ["get", CANARY_KEY, "--print-value-only"]);
@@ -220,7 +218,7 @@ const memberAddAccepted: Expectation = {
   },
 };
 
-export function memberAddStep(main: NodeSpec, learner: NodeSpec, prefix: string): Step {
+export function memberAddStep(main: NodeSpec, learner: NodeSpec, prefix: StepPrefix<"add">): Step {
   return {
     id: `${prefix}.add`,
     title: `add ${learner.name} as a learner of ${main.name}'s cluster (before it starts)`,
@@ -245,4 +243,12 @@ export function archiveCommand(from: string, archiveDir: string, name: string): 
     `mkdir -p ${shQuote(archiveDir)} && to=${to} && n=1 && ` +
     `while [ -e "$to" ]; do n=$((n+1)); to=${to}.$n; done && mv ${shQuote(from)} "$to"`
   );
+}
+
+/** Creates the node's directories; where etcd runs as user etcd it owns its state root (and so its data dir). */
+export function prepareDirsCommand(layout: NodeLayout, configDir: string): string {
+  const q = shQuote;
+  const dirs = [...new Set([configDir, layout.root, layout.stateDir, layout.archiveDir])].map(q).join(" ");
+  const own = layout.dataOwner ? ` && chown ${layout.dataOwner} ${q(layout.root)}` : "";
+  return `mkdir -p ${dirs}${own} && chmod 700 ${q(layout.root)}`;
 }

@@ -1,14 +1,16 @@
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
 import { endpointStatusArgs, etcdctl } from "../etcd/etcdctl.js";
+import type { Member } from "../etcd/status.js";
+import { lastLine } from "../etcd/status.js";
 import { judgeVersion } from "../etcd/version.js";
 import type { ServiceManager } from "../service/types.js";
-import { lastLine } from "../etcd/status.js";
 import { appliedConverged, pairVerificationSteps } from "./checks.js";
 import type { NodeObservation } from "./observed.js";
-import { leadingNode } from "./pairState.js";
-import { archiveNodeStateStep, memberOf, memberRemoveStep, type Refusal } from "./rejoin.js";
+import { pairView, type PairView } from "./pairView.js";
+import { refuse, type Planned, type Refusal } from "./refusal.js";
+import { archiveNodeStateStep, memberRemoveStep } from "./rejoin.js";
 import type { Expectation, Step } from "./step.js";
-import { fileSteps, mainSmokeStep, peerOf, stopStep } from "./steps.js";
+import { fileSteps, mainSmokeStep, stopStep } from "./steps.js";
 import { joinSteps } from "./up.js";
 
 export interface SwitchoverInputs {
@@ -24,11 +26,69 @@ export interface SwitchoverInputs {
 }
 
 export interface SwitchoverPlan {
-  refusal?: Refusal;
   newMain: string;
   oldMain: string;
+  /** Empty when the target already leads and the other node is its learner. */
   steps: Step[];
   warnings: string[];
+}
+
+interface Roles {
+  leader: NodeSpec;
+  target: NodeSpec;
+  oldMain: NodeSpec;
+}
+
+/**
+ * Who leads now and who should: the target given, else (two voters: an interrupted switchover) the one that
+ * joined as a learner, else the leader's learner.
+ */
+function switchoverRoles(view: PairView, wanted: NodeSpec | undefined): Roles | Refusal {
+  const leader = view.leader();
+  if (!leader) {
+    return {
+      message: "no node leads a cluster",
+      hint: "run 'etcd-pair status'; if the main crashed, use 'etcd-pair failover'",
+    };
+  }
+  const other = view.peer(leader);
+  const voters = (view.of(leader).members?.members ?? []).filter((m) => !m.isLearner);
+  const target =
+    wanted ??
+    (voters.length === 2 ? view.pair.nodes.find((n) => view.of(n).envState === "existing") : undefined) ??
+    (view.memberEntry(leader, other)?.isLearner ? other : undefined);
+  if (!target) {
+    return {
+      message: `${other.name} is not a learner of ${leader.name}'s cluster`,
+      hint: `bring it back with 'etcd-pair rejoin ${other.name}'`,
+    };
+  }
+  return { leader, target, oldMain: view.peer(target) };
+}
+
+/** The switchover is complete: the target leads and the other node runs as its learner. */
+function switchedOver(view: PairView, { leader, target, oldMain }: Roles): boolean {
+  const oldObs = view.of(oldMain);
+  return (
+    leader.name === target.name &&
+    view.memberEntry(leader, oldMain)?.isLearner === true &&
+    oldObs.running &&
+    oldObs.status?.isLearner === true
+  );
+}
+
+/** Why the target cannot be promoted from the current state, or undefined. */
+export function switchoverRefusal(view: PairView, { leader, target, oldMain }: Roles): Refusal | undefined {
+  const member = view.memberEntry(leader, target);
+  const targetObs = view.of(target);
+  const needsPromotion = leader.name === oldMain.name && !(member && !member.isLearner);
+  if (needsPromotion && (!member || !targetObs.running || !targetObs.status?.isLearner)) {
+    return {
+      message: `${target.name} is not a running learner of ${oldMain.name}'s cluster`,
+      hint: `run 'etcd-pair up' or 'etcd-pair rejoin ${target.name}' first`,
+    };
+  }
+  return undefined;
 }
 
 const promoted: Expectation = {
@@ -42,139 +102,107 @@ const promoted: Expectation = {
   },
 };
 
-/**
- * Planned role swap with no loss: wait until the learner has applied everything, promote it, move the
- * leadership to it, remove the old main, archive the old main's data and bring it back as the learner.
- * Between promote and remove the cluster has two voters (quorum 2): those steps follow each other directly.
- */
-export function planSwitchover(inputs: SwitchoverInputs): SwitchoverPlan {
-  const { pair, observations } = inputs;
-  const obs = (node: NodeSpec) => observations.find((o) => o.node === node.name);
-  const leader = leadingNode(pair, observations);
-  const none = { newMain: "", oldMain: "", steps: [], warnings: [] };
-  if (!leader) {
-    return {
-      ...none,
-      refusal: {
-        message: "no node leads a cluster",
-        hint: "run 'etcd-pair status'; if the main crashed, use 'etcd-pair failover'",
-      },
-    };
-  }
-  const leaderObs = obs(leader)!;
-  const members = leaderObs.members?.members ?? [];
-  const voters = members.filter((m) => !m.isLearner);
-  const other = peerOf(pair, leader);
-  // With two voters (an interrupted switchover) the target is the one that joined as a learner.
-  const target =
-    inputs.target ??
-    (voters.length === 2 ? pair.nodes.find((n) => obs(n)?.envState === "existing") : undefined) ??
-    (memberOf(leaderObs, other)?.isLearner ? other : undefined);
-  if (!target) {
-    return {
-      ...none,
-      refusal: {
-        message: `${other.name} is not a learner of ${leader.name}'s cluster`,
-        hint: `bring it back with 'etcd-pair rejoin ${other.name}'`,
-      },
-    };
-  }
-  const oldMain = peerOf(pair, target);
-  const base = { newMain: target.name, oldMain: oldMain.name };
-  const targetObs = obs(target)!;
-  const oldObs = obs(oldMain)!;
-  const warnings = [
-    ...new Set([targetObs, oldObs].flatMap((o) => (o.version ? judgeVersion(o.version).promotionWarnings : []))),
-  ];
-  const targetMember = memberOf(leaderObs, target);
-  const oldMember = memberOf(leaderObs, oldMain);
-  const token = leaderObs.generation ?? leaderObs.envToken ?? "";
-
-  const steps: Step[] = [];
-  const targetIsVoter = targetMember !== undefined && !targetMember.isLearner;
-  if (leader.name === target.name && oldMember?.isLearner && oldObs.running && oldObs.status?.isLearner) {
-    return { ...base, steps: [], warnings: [] }; // Already done: the target leads, the other is its learner.
-  }
-  if (leader.name === oldMain.name && !targetIsVoter) {
-    if (!targetMember || !targetObs.running || !targetObs.status?.isLearner) {
-      return {
-        ...base,
-        steps: [],
-        warnings,
-        refusal: {
-          message: `${target.name} is not a running learner of ${oldMain.name}'s cluster`,
-          hint: `run 'etcd-pair up' or 'etcd-pair rejoin ${target.name}' first`,
+/** Wait until the learner has applied everything, then promote it: two voters from here. */
+function promoteSteps(target: NodeSpec, oldMain: NodeSpec, member: Member, catchUpTimeoutMs: number): Step[] {
+  return [
+    {
+      id: "switch.caught-up",
+      title: `wait until ${target.name} has applied everything ${oldMain.name} has`,
+      node: target.name,
+      kind: "verify",
+      actions: [
+        {
+          kind: "poll",
+          probes: [
+            { node: oldMain.name, command: etcdctl(oldMain, endpointStatusArgs) },
+            { node: target.name, command: etcdctl(target, endpointStatusArgs) },
+          ],
+          until: appliedConverged,
+          timeoutMs: catchUpTimeoutMs,
+          intervalMs: 20,
         },
-      };
-    }
-    steps.push(
-      {
-        id: "switch.caught-up",
-        title: `wait until ${target.name} has applied everything ${oldMain.name} has`,
-        node: target.name,
-        kind: "verify",
-        actions: [
-          {
-            kind: "poll",
-            probes: [
-              { node: oldMain.name, command: etcdctl(oldMain, endpointStatusArgs) },
-              { node: target.name, command: etcdctl(target, endpointStatusArgs) },
-            ],
-            until: appliedConverged,
-            timeoutMs: inputs.catchUpTimeoutMs,
-            intervalMs: 20,
-          },
-        ],
-        hint: "nothing was changed: the learner is behind (check its disk and network) and the switchover is refused",
-      },
-      {
-        id: "switch.promote",
-        title: `promote ${target.name} to a voter (two voters from here until ${oldMain.name} is removed)`,
-        node: oldMain.name,
-        kind: "change",
-        actions: [
-          {
-            kind: "poll",
-            probes: [{ node: oldMain.name, command: etcdctl(oldMain, ["member", "promote", targetMember.id]) }],
-            until: promoted,
-            timeoutMs: 15_000,
-            intervalMs: 50,
-          },
-        ],
-      },
-    );
-  }
-  if (leader.name !== target.name || steps.length > 0) {
-    const targetId = targetMember?.id ?? targetObs.status?.memberId ?? "";
-    steps.push({
-      id: "switch.move-leader",
-      title: `move the leadership from ${oldMain.name} to ${target.name}`,
+      ],
+      hint: "nothing was changed: the learner is behind (check its disk and network) and the switchover is refused",
+    },
+    {
+      id: "switch.promote",
+      title: `promote ${target.name} to a voter (two voters from here until ${oldMain.name} is removed)`,
       node: oldMain.name,
       kind: "change",
       actions: [
         {
           kind: "poll",
-          probes: [{ node: oldMain.name, command: etcdctl(oldMain, ["move-leader", targetId]) }],
-          until: {
-            describe: "exit 0",
-            check: ([o]) => (o?.code === 0 ? undefined : lastLine(o?.stderr ?? "") || "failed"),
-          },
+          probes: [{ node: oldMain.name, command: etcdctl(oldMain, ["member", "promote", member.id]) }],
+          until: promoted,
           timeoutMs: 15_000,
-          intervalMs: 100,
+          intervalMs: 50,
         },
       ],
-      hint: `two voters now: if ${oldMain.name} or ${target.name} stops, nothing is writable until it is back`,
-    });
+    },
+  ];
+}
+
+function moveLeaderStep(target: NodeSpec, oldMain: NodeSpec, targetId: string): Step {
+  return {
+    id: "switch.move-leader",
+    title: `move the leadership from ${oldMain.name} to ${target.name}`,
+    node: oldMain.name,
+    kind: "change",
+    actions: [
+      {
+        kind: "poll",
+        probes: [{ node: oldMain.name, command: etcdctl(oldMain, ["move-leader", targetId]) }],
+        until: {
+          describe: "exit 0",
+          check: ([o]) => (o?.code === 0 ? undefined : lastLine(o?.stderr ?? "") || "failed"),
+        },
+        timeoutMs: 15_000,
+        intervalMs: 100,
+      },
+    ],
+    hint: `two voters now: if ${oldMain.name} or ${target.name} stops, nothing is writable until it is back`,
+  };
+}
+
+/**
+ * Planned role swap with no loss: wait until the learner has applied everything, promote it, move the
+ * leadership to it, remove the old main, archive the old main's data and bring it back as the learner.
+ * Between promote and remove the cluster has two voters (quorum 2): those steps follow each other directly.
+ */
+export function planSwitchover(inputs: SwitchoverInputs): Planned<SwitchoverPlan> {
+  const view = pairView(inputs.pair, inputs.observations);
+  const roles = switchoverRoles(view, inputs.target);
+  if ("message" in roles) return refuse(roles.message, roles.hint);
+  const { leader, target, oldMain } = roles;
+  const names = { newMain: target.name, oldMain: oldMain.name };
+  if (switchedOver(view, roles)) return { ok: true, plan: { ...names, steps: [], warnings: [] } };
+  const refusal = switchoverRefusal(view, roles);
+  if (refusal) return { ok: false, refusal };
+
+  const targetObs = view.of(target);
+  const oldObs = view.of(oldMain);
+  const targetMember = view.memberEntry(leader, target);
+  const oldMember = view.memberEntry(leader, oldMain);
+  const token = view.of(leader).generation ?? view.of(leader).envToken ?? "";
+  const steps: Step[] = [];
+  if (leader.name === oldMain.name && targetMember?.isLearner) {
+    steps.push(...promoteSteps(target, oldMain, targetMember, inputs.catchUpTimeoutMs));
+  }
+  if (leader.name !== target.name || steps.length > 0) {
+    steps.push(moveLeaderStep(target, oldMain, targetMember?.id ?? targetObs.status?.memberId ?? ""));
   }
   if (oldMember) steps.push(memberRemoveStep(target, oldMember, oldMain.name, "switch"));
   steps.push(mainSmokeStep(target, "newmain", token, inputs.canaryValue));
-  steps.push(...fileSteps(pair, target, "newmain", { as: "main", token }, targetObs, inputs.service(target)));
+  steps.push(...fileSteps(inputs.pair, target, "newmain", { as: "main", token }, targetObs, inputs.service(target)));
   // The removed old main exits by itself; stopping makes sure, and its service must not bring it back.
   steps.push(stopStep(oldMain, "oldmain", inputs.service(oldMain)));
   steps.push(archiveNodeStateStep(oldMain, "oldmain", inputs.stamp));
   const emptied: NodeObservation = { ...oldObs, running: false, dataDir: "absent" };
   delete emptied.generation;
-  steps.push(...joinSteps(pair, target, oldMain, token, emptied, false, inputs.service(oldMain)));
+  steps.push(...joinSteps(inputs.pair, target, oldMain, token, emptied, false, inputs.service(oldMain)));
   steps.push(...pairVerificationSteps(target, oldMain, inputs.canaryValue));
-  return { ...base, steps, warnings };
+  const warnings = [
+    ...new Set([targetObs, oldObs].flatMap((o) => (o.version ? judgeVersion(o.version).promotionWarnings : []))),
+  ];
+  return { ok: true, plan: { ...names, steps, warnings } };
 }

@@ -1,10 +1,11 @@
 import type { NodeSpec } from "../config/resolve.js";
 import { endpointStatusArgs, etcdctl } from "../etcd/etcdctl.js";
-import { shQuote } from "../render/shell.js";
+import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "../service/types.js";
-import { nodeLayout } from "./layout.js";
+import { nodeLayout } from "../config/layout.js";
 import type { NodeObservation } from "./observed.js";
 import type { Action, Step } from "./step.js";
+import type { StepPrefix } from "./stepIds.js";
 
 /** How long the trial run waits for etcd to answer (a learner joining through a snapshot needs ~7 s). */
 const TRIAL_SECONDS = 60;
@@ -27,7 +28,12 @@ function answersCommand(node: NodeSpec, as: "main" | "learner"): string {
   return `${etcdctl(node, endpointStatusArgs)} | grep '"isLearner":true' | grep -Eq '"leader":[1-9]'`;
 }
 
-export function trialRunStep(node: NodeSpec, prefix: string, as: "main" | "learner", service: ServiceManager): Step {
+export function trialRunStep(
+  node: NodeSpec,
+  prefix: StepPrefix<"trial">,
+  as: "main" | "learner",
+  service: ServiceManager,
+): Step {
   const foreground = service.foreground();
   if (!foreground) throw new Error(`${service.description} has no foreground run`);
   const log = shQuote(`${nodeLayout(node).root}/trial-run.log`);
@@ -54,7 +60,7 @@ export function trialRunStep(node: NodeSpec, prefix: string, as: "main" | "learn
 }
 
 /** The service's own files (the systemd unit) and its reload: installed after the trial run. */
-export function serviceFilesStep(node: NodeSpec, prefix: string, service: ServiceManager): Step {
+export function serviceFilesStep(node: NodeSpec, prefix: StepPrefix<"service">, service: ServiceManager): Step {
   const after = service.afterFilesChanged();
   const actions: Action[] = [
     ...service.files().map((file): Action => ({ kind: "upload", node: node.name, ...file })),
@@ -72,7 +78,7 @@ export function serviceFilesStep(node: NodeSpec, prefix: string, service: Servic
 /** Trial run then service install, when the host's service is not installed yet; nothing otherwise. */
 export function trialThenInstallSteps(
   node: NodeSpec,
-  prefix: string,
+  prefix: StepPrefix<"trial"> & StepPrefix<"service">,
   as: "main" | "learner",
   observation: Pick<NodeObservation, "running" | "fileHashes">,
   service: ServiceManager,

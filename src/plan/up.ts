@@ -1,13 +1,12 @@
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
-import { peerUrl } from "../etcd/urls.js";
 import type { ServiceManager } from "../service/types.js";
 import { isLeader, isLearnerWithLeader, pairVerificationSteps } from "./checks.js";
 import { installSteps, type LocalTarball } from "./install.js";
 import { certificateSteps, type ControllerPki } from "./pki.js";
 import { PLAINTEXT_WARNING } from "./tlsState.js";
 import { trialThenInstallSteps } from "./trialRun.js";
-import { observationOf, type NodeObservation } from "./observed.js";
-import { leadingNode } from "./pairState.js";
+import type { NodeObservation } from "./observed.js";
+import { pairView } from "./pairView.js";
 import { preflight, type Blocker } from "./preflight.js";
 import type { Step } from "./step.js";
 import {
@@ -31,15 +30,15 @@ export interface UpInputs {
   tarball?: LocalTarball;
   /** The CA and certificates on the controller, unless the pair runs in plain text. */
   pki?: ControllerPki;
+  /** The hosts were not probed (plan --offline): preflight has nothing to judge, the plan is for fresh hosts. */
+  offline?: boolean;
 }
 
 export type { Blocker } from "./preflight.js";
-export { preflight } from "./preflight.js";
-export { observationOf } from "./observed.js";
 
 export interface UpPlan {
   main: string;
-  backup: string;
+  learner: string;
   token: string;
   steps: Step[];
   blockers: Blocker[];
@@ -48,7 +47,7 @@ export interface UpPlan {
 
 /** The current main: the node that leads, else the first in the config. */
 export function chooseMain(pair: PairSpec, observations: readonly NodeObservation[]): NodeSpec {
-  return leadingNode(pair, observations) ?? pair.nodes[0];
+  return pairView(pair, observations).leader() ?? pair.nodes[0];
 }
 
 /** The learner half of the bring-up, shared with rejoin: add before start, then start on an empty dir. */
@@ -62,30 +61,38 @@ export function joinSteps(
   service: ServiceManager,
 ): Step[] {
   const steps: Step[] = [];
-  if (!alreadyMember) steps.push(memberAddStep(main, learner, "backup"));
-  const trial = trialThenInstallSteps(learner, "backup", "learner", learnerObs, service);
+  if (!alreadyMember) steps.push(memberAddStep(main, learner, "learner"));
+  const trial = trialThenInstallSteps(learner, "learner", "learner", learnerObs, service);
   const role = { as: "learner" as const, main, token };
-  steps.push(...fileSteps(pair, learner, "backup", role, learnerObs, service, trial.length === 0), ...trial);
+  steps.push(...fileSteps(pair, learner, "learner", role, learnerObs, service, trial.length === 0), ...trial);
   if (!learnerObs.running) {
     steps.push(
-      startStep(learner, "backup", service),
-      publishNudgeStep(learner, "backup", service),
-      readyStep(learner, "backup", service, isLearnerWithLeader, 60_000),
+      startStep(learner, "learner", service),
+      publishNudgeStep(learner, "learner", service),
+      readyStep(learner, "learner", service, isLearnerWithLeader, 60_000),
     );
   }
-  if (learnerObs.generation !== token) steps.push(generationStep(learner, "backup", token));
+  if (learnerObs.generation !== token) steps.push(generationStep(learner, "learner", token));
   return steps;
 }
 
 /** Who is main and what stops `up`: judged before anything is prepared, even on the controller. */
-export function assessUp(pair: PairSpec, observations: readonly NodeObservation[], freshToken: string) {
+export function assessUp(
+  pair: PairSpec,
+  observations: readonly NodeObservation[],
+  freshToken: string,
+  offline = false,
+) {
+  const view = pairView(pair, observations);
   const main = chooseMain(pair, observations);
-  const backup = pair.nodes[0].name === main.name ? pair.nodes[1] : pair.nodes[0];
-  const mainObs = observationOf(observations, main.name);
-  const backupObs = observationOf(observations, backup.name);
-  const { blockers, warnings: preflightWarnings } = preflight(pair, observations);
+  const learner = view.peer(main);
+  const mainObs = view.of(main);
+  const learnerObs = view.of(learner);
+  const { blockers, warnings: preflightWarnings } = offline
+    ? { blockers: [], warnings: [] }
+    : preflight(pair, observations);
 
-  const mainIsLeader = mainObs.status !== undefined && mainObs.status.leaderId === mainObs.status.memberId;
+  const mainIsLeader = view.leads(main);
   const token = mainObs.dataDir === "member" ? (mainObs.envToken ?? mainObs.generation ?? freshToken) : freshToken;
   if (mainObs.running && !mainIsLeader) {
     blockers.push({
@@ -94,50 +101,49 @@ export function assessUp(pair: PairSpec, observations: readonly NodeObservation[
       fix: "run 'etcd-pair status' to see the pair's state before running up again",
     });
   }
-  const members = mainObs.members?.members ?? [];
-  const backupMember = members.find((m) => m.peerUrls.includes(peerUrl(backup)) || m.name === backup.name);
-  if (backupMember && !backupMember.isLearner) {
+  const learnerMember = view.memberEntry(main, learner);
+  if (learnerMember && !learnerMember.isLearner) {
     blockers.push({
-      node: backup.name,
-      problem: `${backup.name} is a voting member of ${main.name}'s cluster, not a learner`,
+      node: learner.name,
+      problem: `${learner.name} is a voting member of ${main.name}'s cluster, not a learner`,
       fix: "a switchover was interrupted: run 'etcd-pair status' and finish it",
     });
   }
-  if (mainIsLeader && !backupMember && backupObs.dataDir === "member" && !backupObs.fenced) {
+  if (mainIsLeader && !learnerMember && learnerObs.dataDir === "member" && !learnerObs.fenced) {
     blockers.push({
-      node: backup.name,
-      problem: `${backup.name} holds member data of a cluster it is no longer a member of`,
-      fix: `archive it and join again as a learner with 'etcd-pair rejoin ${backup.name}'`,
+      node: learner.name,
+      problem: `${learner.name} holds member data of a cluster it is no longer a member of`,
+      fix: `archive it and join again as a learner with 'etcd-pair rejoin ${learner.name}'`,
     });
   }
-  if (mainObs.dataDir !== "member" && backupObs.dataDir === "member" && !mainObs.running) {
+  if (mainObs.dataDir !== "member" && learnerObs.dataDir === "member" && !mainObs.running) {
     blockers.push({
-      node: backup.name,
-      problem: `${backup.name} holds member data but ${main.name} has none: starting ${main.name} would create a new, empty cluster`,
-      fix: `if ${backup.name} holds the data to keep, run 'etcd-pair failover'; else archive it with 'etcd-pair down --purge'`,
+      node: learner.name,
+      problem: `${learner.name} holds member data but ${main.name} has none: starting ${main.name} would create a new, empty cluster`,
+      fix: `if ${learner.name} holds the data to keep, run 'etcd-pair failover'; else archive it with 'etcd-pair down --purge'`,
     });
   }
-  return { main, backup, mainObs, backupObs, token, blockers, preflightWarnings, backupMember };
+  return { view, main, learner, mainObs, learnerObs, token, blockers, preflightWarnings, learnerMember };
 }
 
 /** Config + what the hosts look like now -> the steps that bring up the pair, nothing more. */
 export function planUp(inputs: UpInputs): UpPlan {
   const { pair, observations } = inputs;
-  const { main, backup, mainObs, backupObs, token, blockers, preflightWarnings, backupMember } = assessUp(
-    pair,
-    observations,
-    inputs.freshToken,
-  );
-  const hostWarnings = [...preflightWarnings, ...(pair.tls ? [] : [PLAINTEXT_WARNING])];
+  const assessed = assessUp(pair, observations, inputs.freshToken, inputs.offline);
+  const { view, main, learner, mainObs, learnerObs, token, blockers } = assessed;
+  const hostWarnings = [...assessed.preflightWarnings, ...(pair.tls ? [] : [PLAINTEXT_WARNING])];
+  const names = { main: main.name, learner: learner.name, token };
   // A blocked plan has no steps: what it would need (a tarball, certificates) may not be there.
-  if (blockers.length > 0) {
-    return { main: main.name, backup: backup.name, token, steps: [], blockers, warnings: hostWarnings };
-  }
+  if (blockers.length > 0) return { ...names, steps: [], blockers, warnings: hostWarnings };
 
   const mainService = inputs.service(main);
+  const sides = [
+    { node: main, side: "main" as const },
+    { node: learner, side: "learner" as const },
+  ];
   const steps: Step[] = [
-    ...pair.nodes.flatMap((node) => installSteps(pair, node, observationOf(observations, node.name), inputs.tarball)),
-    ...pair.nodes.flatMap((node) => certificateSteps(node, observationOf(observations, node.name), inputs.pki)),
+    ...sides.flatMap(({ node, side }) => installSteps(pair, node, side, view.of(node), inputs.tarball)),
+    ...sides.flatMap(({ node, side }) => certificateSteps(node, side, view.of(node), inputs.pki)),
   ];
   const mainTrial = trialThenInstallSteps(main, "main", "main", mainObs, mainService);
   steps.push(
@@ -149,20 +155,18 @@ export function planUp(inputs: UpInputs): UpPlan {
   }
   if (mainObs.generation !== token) steps.push(generationStep(main, "main", token));
   if (steps.length > 0) steps.push(mainSmokeStep(main, "main", token, inputs.canaryValue));
-  steps.push(...joinSteps(pair, main, backup, token, backupObs, backupMember !== undefined, inputs.service(backup)));
-  if (steps.length > 0) steps.push(...pairVerificationSteps(main, backup, inputs.canaryValue));
+  const learnerService = inputs.service(learner);
+  steps.push(
+    ...joinSteps(pair, main, learner, token, learnerObs, assessed.learnerMember !== undefined, learnerService),
+  );
+  if (steps.length > 0) steps.push(...pairVerificationSteps(main, learner, inputs.canaryValue));
 
   const warnings = steps
-    .filter(
-      (step) =>
-        (step.id.endsWith(".files") || step.id.endsWith(".certificates")) &&
-        observationOf(observations, step.node).running,
-    )
+    .filter((step) => (step.id.endsWith(".files") || step.id.endsWith(".certificates")) && view.of(step.node).running)
     .map(
       (step) =>
         `${step.node} runs while its env file, start script or certificates change: restart it to apply them ` +
         "(etcd-pair does not restart a running member on its own)",
     );
-  warnings.unshift(...hostWarnings);
-  return { main: main.name, backup: backup.name, token, steps, blockers, warnings };
+  return { ...names, steps, blockers, warnings: [...hostWarnings, ...warnings] };
 }

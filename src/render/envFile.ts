@@ -1,7 +1,7 @@
 import type { NodeSpec } from "../config/resolve.js";
 import { clientUrl, initialCluster, peerUrl } from "../etcd/urls.js";
-import type { NodeLayout } from "../plan/layout.js";
-import { shQuote } from "./shell.js";
+import type { NodeLayout } from "../config/layout.js";
+import { shQuote } from "../shell/quote.js";
 
 export interface Bootstrap {
   cluster: string;

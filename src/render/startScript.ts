@@ -1,8 +1,8 @@
 import type { NodeSpec } from "../config/resolve.js";
 import { GENERATION_KEY } from "../etcd/keys.js";
 import { clientUrl } from "../etcd/urls.js";
-import type { NodeLayout } from "../plan/layout.js";
-import { shQuote } from "./shell.js";
+import type { NodeLayout } from "../config/layout.js";
+import { shQuote } from "../shell/quote.js";
 
 /** Exit status of a start refused by the guard; systemd units do not restart on it. */
 export const GUARD_EXIT_STATUS = 78;

@@ -1,5 +1,5 @@
 import type { NodeSpec } from "../config/resolve.js";
-import type { NodeLayout } from "../plan/layout.js";
+import type { NodeLayout } from "../config/layout.js";
 import { GUARD_EXIT_STATUS } from "./startScript.js";
 
 export function unitName(cluster: string): string {

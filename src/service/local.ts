@@ -1,5 +1,5 @@
-import { shQuote } from "../render/shell.js";
-import type { NodeLayout } from "../plan/layout.js";
+import { shQuote } from "../shell/quote.js";
+import type { NodeLayout } from "../config/layout.js";
 import type { ServiceManager } from "./types.js";
 
 const STOP_TIMEOUT_S = 30;

@@ -1,7 +1,7 @@
 import type { NodeSpec } from "../config/resolve.js";
-import type { NodeLayout } from "../plan/layout.js";
+import type { NodeLayout } from "../config/layout.js";
 import { renderSystemdUnit, unitName } from "../render/systemdUnit.js";
-import { shQuote } from "../render/shell.js";
+import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "./types.js";
 
 /** etcd as a systemd service: the rendered unit runs the start script as user etcd (Type=notify). */

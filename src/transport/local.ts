@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { ExecOutcome } from "../plan/step.js";
+import type { ExecOutcome } from "./types.js";
 import { collectOutput } from "./output.js";
 import type { ExecOptions, HostTransport } from "./types.js";
 

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import type { ExecOutcome } from "../plan/step.js";
+import type { ExecOutcome } from "./types.js";
 
 /** The exit code a command gets when it was killed for running past its timeout (as timeout(1) says). */
 export const TIMEOUT_EXIT_CODE = 124;

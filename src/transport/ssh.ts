@@ -1,8 +1,8 @@
 import { appendFile, readFile } from "node:fs/promises";
 import type { Client, ConnectConfig } from "ssh2";
 import type { SshHost } from "../config/resolve.js";
-import type { ExecOutcome } from "../plan/step.js";
-import { shQuote } from "../render/shell.js";
+import type { ExecOutcome } from "./types.js";
+import { shQuote } from "../shell/quote.js";
 import { judgeHostKey, knownHostsLine, knownHostsName, parseKnownHosts } from "./knownHosts.js";
 import { collectOutput } from "./output.js";
 import { TransportError, type ExecOptions, type HostTransport } from "./types.js";

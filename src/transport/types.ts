@@ -1,4 +1,9 @@
-import type { ExecOutcome } from "../plan/step.js";
+/** What a command returned on a host. */
+export interface ExecOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export interface ExecOptions {
   /** The command is killed after this long and reported with exit code 124. */

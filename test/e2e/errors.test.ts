@@ -108,7 +108,7 @@ nodes:
     await untouched();
   });
 
-  it("the backup cannot reach the main's peer port (its link is cut)", async () => {
+  it("the learner cannot reach the main's peer port (its link is cut)", async () => {
     await hosts("partition", "beta");
     const result = await cli(["-c", await configWith("partition", `identityFile: ${key}`), "up"]).finally(() =>
       hosts("heal", "beta"),

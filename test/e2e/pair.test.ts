@@ -167,7 +167,7 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
     );
   });
 
-  it("reboot of the backup: writes go on, the learner comes back and catches up", async () => {
+  it("reboot of the learner: writes go on, the learner comes back and catches up", async () => {
     const writer = new Writer([url(1)], "/reboot-backup/", 2, tls);
     await writer.waitFor(100);
     await hosts("reboot", "beta");
@@ -178,7 +178,7 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
     expect(await roles()).toEqual({ alpha: "leader", beta: "learner" });
   });
 
-  it("partition of the backup: writes go on, after the heal the learner catches up", async () => {
+  it("partition of the learner: writes go on, after the heal the learner catches up", async () => {
     const writer = new Writer([url(1)], "/partition/", 2, tls);
     await writer.waitFor(50);
     await hosts("partition", "beta");

@@ -38,6 +38,7 @@ describe("CLI surface", () => {
     [["up", "--bogus"], "unknown option '--bogus'"],
     [["fly"], "unknown command 'fly'"],
     [["plan", "--write-files"], "argument missing"],
+    [["up", "--write-files", "/tmp/x"], "--write-files writes the files of a dry run"],
   ])("bad usage %j exits 2", async (args, message) => {
     const result = await cli(args);
     expect(result.code).toBe(2);
@@ -70,6 +71,22 @@ describe("CLI surface", () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toContain("exists already");
     expect((await cli(["init", "--force"], { cwd: dir })).code).toBe(0);
+  });
+
+  it("plan --offline plans the whole bring-up for fresh hosts, probing none and writing nothing", async () => {
+    const dir = await scratchDir("cli");
+    const file = path.join(dir, "pair.yaml");
+    await cli(["init", file]);
+    const result = await cli(["-c", file, "plan", "--offline"], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("[offline: hosts assumed fresh]");
+    const ids = [...result.stdout.matchAll(/\[(?:change|verify): ([a-z.-]+)\]/g)].map((m) => m[1]);
+    expect(ids.slice(0, 4)).toEqual(["main.certificates", "learner.certificates", "main.files", "main.start"]);
+    expect(ids).toContain("learner.add");
+    expect(existsSync(path.join(dir, "pki"))).toBe(false);
+    const up = await cli(["-c", file, "up", "--offline"], { cwd: dir });
+    expect(up.code).toBe(2);
+    expect(up.stderr).toContain("--offline only plans");
   });
 
   it("prints a JSON Schema editors can use", async () => {

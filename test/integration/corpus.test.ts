@@ -1,11 +1,11 @@
-import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { demoConfig } from "../../src/phases/demo.js";
+import { demoConfig } from "../../src/commands/demo.js";
 import { cli } from "../helpers/cli.js";
 import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
+import { fingerprint } from "../helpers/fingerprint.js";
 import { freePorts } from "../helpers/pair.js";
 import { scratchDir } from "../helpers/scratch.js";
 
@@ -406,29 +406,6 @@ async function listen(port: number): Promise<() => Promise<void>> {
     await new Promise((resolve) => server?.close(resolve));
     server = undefined;
   };
-}
-
-/** Every file and dir under `root`: path, size and content hash (what a change would alter). */
-async function fingerprint(root: string): Promise<string[]> {
-  const entries: string[] = [];
-  async function walk(dir: string): Promise<void> {
-    for (const name of (await readdir(dir).catch(() => [])).sort()) {
-      const full = path.join(dir, name);
-      const info = await stat(full);
-      if (info.isDirectory()) {
-        entries.push(`${path.relative(root, full)}/`);
-        await walk(full);
-      } else {
-        const hash = createHash("sha256")
-          .update(await readFile(full))
-          .digest("hex")
-          .slice(0, 16);
-        entries.push(`${path.relative(root, full)} ${info.size} ${hash} ${info.mode.toString(8)}`);
-      }
-    }
-  }
-  await walk(root);
-  return entries;
 }
 
 const PORTS = await freePorts(4);

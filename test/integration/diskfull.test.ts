@@ -50,7 +50,7 @@ describe.each(ETCD_BUILDS)("a full disk on etcd $series", (build) => {
     await pair?.cleanup();
   });
 
-  it("the backup's disk fills: status and check say so, writes go on; once space returns, up brings it back", async () => {
+  it("the learner's disk fills: status and check say so, writes go on; once space returns, up brings it back", async () => {
     requireBuild(build);
     pair = await TestPair.create(build.binDir);
     await onSmallDisks(pair, mounts);

@@ -165,7 +165,7 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     const dryRun = await pair.run(["rejoin", "alpha", "--dry-run", "--json"]);
     expect(dryRun.code).toBe(0);
     const planned = JSON.parse(dryRun.stdout) as { steps: { id: string }[] };
-    expect(planned.steps.map((s) => s.id).slice(0, 3)).toEqual(["assess.loss", "rejoin.archive", "backup.add"]);
+    expect(planned.steps.map((s) => s.id).slice(0, 3)).toEqual(["assess.loss", "rejoin.archive", "learner.add"]);
     const result = await pair.run(["rejoin", "alpha", "--json"]);
     expect(result.code).toBe(0);
     // The old main's data, read before it is archived, shows the same loss the failover measured.

@@ -36,7 +36,7 @@ describe.each(ETCD_BUILDS)("lifecycle on etcd $series", (build) => {
     return { code: result.code, state: JSON.parse(result.stdout) as StatusJson };
   };
 
-  it("plan shows member add before the backup starts, and touches nothing", async () => {
+  it("plan shows member add before the learner starts, and touches nothing", async () => {
     const result = await pair.run(["plan"]);
     expect(result.code).toBe(0);
     const add = result.stdout.indexOf("member add beta --learner");
@@ -52,11 +52,16 @@ describe.each(ETCD_BUILDS)("lifecycle on etcd $series", (build) => {
     const result = await pair.run(["up", "--json"]);
     expect(result.stderr).toContain("canary written on alpha is read on beta");
     expect(result.code).toBe(0);
-    const up = JSON.parse(result.stdout) as { changed: boolean; main: string; backup: string; steps: { id: string }[] };
-    expect(up).toMatchObject({ changed: true, main: "alpha", backup: "beta" });
+    const up = JSON.parse(result.stdout) as {
+      changed: boolean;
+      main: string;
+      learner: string;
+      steps: { id: string }[];
+    };
+    expect(up).toMatchObject({ changed: true, main: "alpha", learner: "beta" });
     const ids = up.steps.map((s) => s.id);
-    expect(ids.indexOf("backup.add")).toBeLessThan(ids.indexOf("backup.start"));
-    expect(ids.indexOf("main.smoke")).toBeLessThan(ids.indexOf("backup.add"));
+    expect(ids.indexOf("learner.add")).toBeLessThan(ids.indexOf("learner.start"));
+    expect(ids.indexOf("main.smoke")).toBeLessThan(ids.indexOf("learner.add"));
     expect(ids).toContain("pair.canary");
     expect(ids).toContain("pair.converged");
   });

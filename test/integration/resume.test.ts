@@ -57,13 +57,13 @@ describe.each(ETCD_BUILDS)("up is resumable on etcd $series", (build) => {
   it("killed right after main started: the re-run picks up there", async () => {
     const steps = await interruptAfter("start etcd on alpha");
     expect(steps[0]).not.toBe("main.start");
-    expect(steps).toContain("backup.add");
+    expect(steps).toContain("learner.add");
   });
 
   it("killed right after the learner was added: the re-run does not add it twice", async () => {
     const steps = await interruptAfter("add beta as a learner");
-    expect(steps).not.toContain("backup.add");
-    expect(steps.slice(0, 2)).toEqual(["backup.files", "backup.start"]);
+    expect(steps).not.toContain("learner.add");
+    expect(steps.slice(0, 2)).toEqual(["learner.files", "learner.start"]);
   });
 });
 
@@ -90,7 +90,7 @@ describe("a failing step", () => {
     // The first step after the start that looks at beta's etcd finds it gone.
     expect(result.stderr).toContain(`error: step "wait until beta serves`);
     expect(result.stderr).toContain("failed on beta (local)");
-    expect(result.stderr).toContain("step:      backup.publish");
+    expect(result.stderr).toContain("step:      learner.publish");
     expect(result.stderr).toContain("endpoint status -w json");
     expect(result.stderr).toMatch(/exit code: \d+/);
     expect(result.stderr).toContain("etcd exited");

@@ -6,8 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EtcdInstall } from "../../src/config/resolve.js";
-import { InstallSourceError } from "../../src/phases/errors.js";
-import { controllerTarball } from "../../src/phases/tarball.js";
+import { InstallSourceError } from "../../src/runtime/errors.js";
+import { controllerTarball } from "../../src/runtime/tarball.js";
 
 const NAME = "etcd-v3.5.16-linux-amd64.tar.gz";
 const BODY = Buffer.from("not really a tarball, but bytes with a known sha256");

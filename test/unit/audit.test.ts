@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { auditCommand, judgeAudit, parseAudit } from "../../src/plan/audit.js";
-import { nodeLayout } from "../../src/plan/layout.js";
+import { nodeLayout } from "../../src/config/layout.js";
 import { systemdService } from "../../src/service/systemd.js";
 import { SSH_TLS_PAIR } from "../helpers/specs.js";
 

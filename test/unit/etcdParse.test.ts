@@ -10,7 +10,7 @@ import {
   parsePackagedUnit,
   parsePeerReach,
   parseProbe,
-} from "../../src/etcd/probe.js";
+} from "../../src/plan/probe.js";
 import { parseEndpointStatus, parseMemberList } from "../../src/etcd/status.js";
 
 const fixture = (name: string) =>

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EtcdInstall, PairSpec } from "../../src/config/resolve.js";
 import { parseTarballName, releaseArch, tarballInstallCommand } from "../../src/etcd/install.js";
 import { installSteps, type LocalTarball } from "../../src/plan/install.js";
-import { nodeLayout } from "../../src/plan/layout.js";
+import { nodeLayout } from "../../src/config/layout.js";
 import { preflight } from "../../src/plan/preflight.js";
 import { needsTrialRun } from "../../src/plan/trialRun.js";
 import { planUp } from "../../src/plan/up.js";
@@ -32,11 +32,11 @@ describe("etcd installation", () => {
   });
 
   it("preinstalled installs nothing; apt only where etcd is missing", () => {
-    expect(installSteps(SSH_PAIR, alpha, readyHost("alpha", missing), undefined)).toEqual([]);
+    expect(installSteps(SSH_PAIR, alpha, "main", readyHost("alpha", missing), undefined)).toEqual([]);
     const apt = withInstall({ kind: "apt" });
-    expect(installSteps(apt, alpha, readyHost("alpha"), undefined)).toEqual([]);
-    const steps = installSteps(apt, alpha, readyHost("alpha", missing), undefined);
-    expect(steps.map((s) => s.id)).toEqual(["alpha.install.apt", "alpha.install.version"]);
+    expect(installSteps(apt, alpha, "main", readyHost("alpha"), undefined)).toEqual([]);
+    const steps = installSteps(apt, alpha, "main", readyHost("alpha", missing), undefined);
+    expect(steps.map((s) => s.id)).toEqual(["main.install.apt", "main.install.version"]);
     const command = steps[0]?.actions[0];
     expect(command?.kind === "exec" && command.command).toContain("apt-get install -y -qq etcd-server etcd-client");
     expect(command?.kind === "exec" && command.command).toContain("systemctl disable --now etcd.service");
@@ -44,26 +44,32 @@ describe("etcd installation", () => {
   });
 
   it("tarball: uploads, checks, unpacks and records it; skipped once its sha256 is recorded", () => {
-    const steps = installSteps(TARBALL_PAIR, alpha, readyHost("alpha", missing), TARBALL);
-    expect(steps.map((s) => s.id)).toEqual(["alpha.install.tarball", "alpha.install.version"]);
+    const steps = installSteps(TARBALL_PAIR, alpha, "main", readyHost("alpha", missing), TARBALL);
+    expect(steps.map((s) => s.id)).toEqual(["main.install.tarball", "main.install.version"]);
     const [copy, unpack] = steps[0]?.actions ?? [];
     expect(copy).toMatchObject({ kind: "copy", source: TARBALL.path, sha256: SHA, mode: 0o600 });
     expect(copy?.kind === "copy" && copy.path).toBe(`/var/lib/etcd-pair/demo/install/${NAME}`);
     expect(unpack?.kind === "exec" && unpack.command).toContain(`sha256sum -c --quiet -`);
     const installed = readyHost("alpha", { installedTarball: SHA });
-    expect(installSteps(TARBALL_PAIR, alpha, installed, TARBALL)).toEqual([]);
+    expect(installSteps(TARBALL_PAIR, alpha, "main", installed, TARBALL)).toEqual([]);
     const other = readyHost("alpha", { installedTarball: "cd".repeat(32) });
-    expect(installSteps(TARBALL_PAIR, alpha, other, TARBALL)).toHaveLength(2);
+    expect(installSteps(TARBALL_PAIR, alpha, "main", other, TARBALL)).toHaveLength(2);
   });
 
   it("after installing, the version step wants the tarball's version and one the gate accepts", () => {
-    const [, version] = installSteps(TARBALL_PAIR, alpha, readyHost("alpha", missing), TARBALL);
+    const [, version] = installSteps(TARBALL_PAIR, alpha, "main", readyHost("alpha", missing), TARBALL);
     const action = version?.actions[0];
     if (action?.kind !== "exec" || !action.expect) throw new Error("no version check");
     expect(action.command).toBe("/usr/bin/etcd --version");
     expect(action.expect.check(outcome("etcd Version: 3.5.16\nGit SHA: x\n"))).toBeUndefined();
     expect(action.expect.check(outcome("etcd Version: 3.5.17\n"))).toBe("installed etcd is 3.5.17, not 3.5.16");
-    const [, aptVersion] = installSteps(withInstall({ kind: "apt" }), alpha, readyHost("alpha", missing), undefined);
+    const [, aptVersion] = installSteps(
+      withInstall({ kind: "apt" }),
+      alpha,
+      "main",
+      readyHost("alpha", missing),
+      undefined,
+    );
     const aptAction = aptVersion?.actions[0];
     if (aptAction?.kind !== "exec" || !aptAction.expect) throw new Error("no version check");
     expect(aptAction.expect.check(outcome("etcd Version: 3.4.20\n"))).toContain("#14370");
@@ -139,12 +145,12 @@ describe("the trial run before the unit", () => {
       "main.ready",
       "main.generation",
     ]);
-    expect(ids.indexOf("backup.trial")).toBeGreaterThan(ids.indexOf("backup.add"));
-    expect(ids.slice(ids.indexOf("backup.trial"), ids.indexOf("backup.trial") + 4)).toEqual([
-      "backup.trial",
-      "backup.service",
-      "backup.start",
-      "backup.publish",
+    expect(ids.indexOf("learner.trial")).toBeGreaterThan(ids.indexOf("learner.add"));
+    expect(ids.slice(ids.indexOf("learner.trial"), ids.indexOf("learner.trial") + 4)).toEqual([
+      "learner.trial",
+      "learner.service",
+      "learner.start",
+      "learner.publish",
     ]);
     const files = plan.steps[0]?.actions.flatMap((a) => (a.kind === "upload" ? [a.path] : []));
     expect(files).not.toContain(unitPath);

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { parseVersion } from "../../src/etcd/version.js";
 import { planFailover } from "../../src/plan/failover.js";
-import { nodeLayout } from "../../src/plan/layout.js";
+import { nodeLayout } from "../../src/config/layout.js";
 import type { NodeObservation } from "../../src/plan/observed.js";
 import { printSteps } from "../../src/plan/printPlan.js";
 import { localSupervisor } from "../../src/service/local.js";
@@ -15,12 +15,13 @@ import {
   runningMain,
   status,
 } from "../helpers/observations.js";
+import { planned, refused } from "../helpers/planned.js";
 import { DEMO_PAIR } from "../helpers/specs.js";
 
 const TOKEN = "demo-1764000000-00000001";
 const NEW = "demo-1764000900-0000000f";
 
-function plan(observations: NodeObservation[], fenceCommand?: string) {
+function attempt(observations: NodeObservation[], fenceCommand?: string) {
   return planFailover({
     pair: DEMO_PAIR,
     observations,
@@ -32,6 +33,9 @@ function plan(observations: NodeObservation[], fenceCommand?: string) {
     now: "2026-11-27T00:00:00.000Z",
   });
 }
+
+const plan = (observations: NodeObservation[], fenceCommand?: string) => planned(attempt(observations, fenceCommand));
+const refusal = (observations: NodeObservation[]) => refused(attempt(observations));
 
 const deadMain = freshHost("alpha", { dataDir: "member", generation: TOKEN, envToken: TOKEN, envState: "new" });
 const ids = (observations: NodeObservation[], fenceCommand?: string) =>
@@ -53,6 +57,7 @@ describe("planFailover", () => {
       "newmain.ready",
       "newmain.smoke",
       "failover.finish",
+      "assess.loss",
     ]);
     const text = printSteps(result.steps);
     expect(text).toContain(
@@ -141,6 +146,6 @@ describe("planFailover", () => {
       /cannot be reached/,
     ],
   ])("refuses when %s", (_name, observations, message) => {
-    expect(plan(observations).refusal?.message).toMatch(message);
+    expect(refusal(observations).message).toMatch(message);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nodeLayout } from "../../src/plan/layout.js";
+import { nodeLayout } from "../../src/config/layout.js";
 import type { NodeObservation } from "../../src/plan/observed.js";
 import { printSteps } from "../../src/plan/printPlan.js";
 import { planRejoin } from "../../src/plan/rejoin.js";
@@ -14,13 +14,14 @@ import {
   runningMain,
   status,
 } from "../helpers/observations.js";
+import { planned, refused } from "../helpers/planned.js";
 import { DEMO_PAIR } from "../helpers/specs.js";
 
 const [alpha, beta] = DEMO_PAIR.nodes;
 const service = (node: typeof alpha) => localSupervisor(nodeLayout(node));
 const both = [member(MAIN_ID, "alpha", 23801, false), member(LEARNER_ID, "beta", 23802, true)];
 
-function switchover(observations: NodeObservation[], target = beta) {
+function attemptSwitchover(observations: NodeObservation[], target = beta) {
   return planSwitchover({
     pair: DEMO_PAIR,
     observations,
@@ -31,6 +32,8 @@ function switchover(observations: NodeObservation[], target = beta) {
     catchUpTimeoutMs: 30_000,
   });
 }
+
+const switchover = (observations: NodeObservation[], target = beta) => planned(attemptSwitchover(observations, target));
 
 describe("planSwitchover", () => {
   it("waits for the learner, promotes it, moves the leadership, removes and re-adds the old main", () => {
@@ -44,12 +47,12 @@ describe("planSwitchover", () => {
       "newmain.files",
       "oldmain.stop",
       "oldmain.archive",
-      "backup.add",
-      "backup.files",
-      "backup.start",
-      "backup.publish",
-      "backup.ready",
-      "backup.generation",
+      "learner.add",
+      "learner.files",
+      "learner.start",
+      "learner.publish",
+      "learner.ready",
+      "learner.generation",
       "pair.members",
       "pair.alarms",
       "pair.canary",
@@ -84,7 +87,7 @@ describe("planSwitchover", () => {
 
   it("refuses without a running learner", () => {
     expect(
-      switchover([runningMain("alpha", both), freshHost("beta", { dataDir: "member" })]).refusal?.message,
+      refused(attemptSwitchover([runningMain("alpha", both), freshHost("beta", { dataDir: "member" })])).message,
     ).toContain("not a running learner");
   });
 });
@@ -97,14 +100,16 @@ describe("planRejoin", () => {
   const oldMain = freshHost("alpha", { dataDir: "member", generation: "demo-1", fenced: "failed over to beta" });
 
   function rejoin(observations: NodeObservation[]) {
-    return planRejoin({
-      pair: DEMO_PAIR,
-      observations,
-      node: alpha,
-      service,
-      stamp: "20261127T000000Z",
-      canaryValue: "c",
-    });
+    return planned(
+      planRejoin({
+        pair: DEMO_PAIR,
+        observations,
+        node: alpha,
+        service,
+        stamp: "20261127T000000Z",
+        canaryValue: "c",
+      }),
+    );
   }
 
   it("archives the old main's data and markers, then joins it as a learner before starting it", () => {
@@ -112,12 +117,12 @@ describe("planRejoin", () => {
     expect(result.main).toBe("beta");
     expect(result.steps.map((s) => s.id).slice(0, 7)).toEqual([
       "rejoin.archive",
-      "backup.add",
-      "backup.files",
-      "backup.start",
-      "backup.publish",
-      "backup.ready",
-      "backup.generation",
+      "learner.add",
+      "learner.files",
+      "learner.start",
+      "learner.publish",
+      "learner.ready",
+      "learner.generation",
     ]);
     const text = printSteps(result.steps);
     for (const file of ["data", "state/generation", "state/fenced"])
@@ -146,8 +151,8 @@ describe("planRejoin", () => {
       },
     };
     const ids = rejoin([freshHost("alpha"), waiting]).steps.map((s) => s.id);
-    expect(ids).not.toContain("backup.add");
-    expect(ids[0]).toBe("backup.files");
+    expect(ids).not.toContain("learner.add");
+    expect(ids[0]).toBe("learner.files");
   });
 
   it("reads the old main's last revision before archiving its data, when the main's failover recorded what it restored", () => {
@@ -168,14 +173,16 @@ describe("planRejoin", () => {
 
   it("refuses to rejoin the main itself", () => {
     expect(
-      planRejoin({
-        pair: DEMO_PAIR,
-        observations: [oldMain, failedOver],
-        node: beta,
-        service,
-        stamp: "s",
-        canaryValue: "c",
-      }).refusal?.message,
+      refused(
+        planRejoin({
+          pair: DEMO_PAIR,
+          observations: [oldMain, failedOver],
+          node: beta,
+          service,
+          stamp: "s",
+          canaryValue: "c",
+        }),
+      ).message,
     ).toContain("beta is the main");
   });
 });

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { nodeLayout } from "../../src/plan/layout.js";
+import { nodeLayout } from "../../src/config/layout.js";
 import type { NodeObservation } from "../../src/plan/observed.js";
 import { printSteps } from "../../src/plan/printPlan.js";
 import { planUp } from "../../src/plan/up.js";
-import { peerOf } from "../../src/plan/steps.js";
+import { peerOf } from "../../src/plan/pairView.js";
 import { renderEtcdctlEnv, renderEtcdEnv } from "../../src/render/envFile.js";
 import { renderStartScript } from "../../src/render/startScript.js";
 import { localSupervisor } from "../../src/service/local.js";
@@ -32,12 +32,12 @@ const FULL = [
   "main.ready",
   "main.generation",
   "main.smoke",
-  "backup.add",
-  "backup.files",
-  "backup.start",
-  "backup.publish",
-  "backup.ready",
-  "backup.generation",
+  "learner.add",
+  "learner.files",
+  "learner.start",
+  "learner.publish",
+  "learner.ready",
+  "learner.generation",
   "pair.members",
   "pair.alarms",
   "pair.canary",
@@ -58,7 +58,7 @@ function writtenFiles(node: typeof alpha, token: string, members: (typeof alpha)
 describe("planUp", () => {
   it("plans the whole bring-up on fresh hosts, adding the learner before starting it", () => {
     const result = plan([freshHost("alpha"), freshHost("beta")]);
-    expect(result).toMatchObject({ main: "alpha", backup: "beta", token: "demo-ffffffffffff", blockers: [] });
+    expect(result).toMatchObject({ main: "alpha", learner: "beta", token: "demo-ffffffffffff", blockers: [] });
     expect(result.steps.map((s) => s.id)).toEqual(FULL);
     const text = printSteps(result.steps);
     expect(text).toContain("ETCD_INITIAL_CLUSTER_STATE=new");
@@ -90,7 +90,7 @@ describe("planUp", () => {
       token,
     );
     main.fileHashes = writtenFiles(alpha, token, [alpha], "new");
-    expect(ids([main, freshHost("beta")])).toEqual(FULL.slice(FULL.indexOf("backup.files")));
+    expect(ids([main, freshHost("beta")])).toEqual(FULL.slice(FULL.indexOf("learner.files")));
   });
 
   it("restarts a stopped main on its own data with its own token", () => {
@@ -108,7 +108,7 @@ describe("planUp", () => {
   it("treats the node that leads as main, even when it is listed second", () => {
     const main = runningMain("beta", [member(MAIN_ID, "beta", 23802, false)]);
     const result = plan([freshHost("alpha"), main]);
-    expect(result).toMatchObject({ main: "beta", backup: "alpha" });
+    expect(result).toMatchObject({ main: "beta", learner: "alpha" });
     expect(printSteps(result.steps)).toContain("member add alpha --learner");
   });
 
@@ -152,7 +152,7 @@ describe("planUp", () => {
       /holds no member data/,
     ],
     [
-      "a backup that is a voter",
+      "a learner that is a voter",
       [
         runningMain("alpha", [member(MAIN_ID, "alpha", 23801, false), member(LEARNER_ID, "beta", 23802, false)]),
         freshHost("beta"),
@@ -160,12 +160,12 @@ describe("planUp", () => {
       /voting member/,
     ],
     [
-      "a backup with data of a cluster it left",
+      "a learner with data of a cluster it left",
       [runningMain("alpha", [member(MAIN_ID, "alpha", 23801, false)]), freshHost("beta", { dataDir: "member" })],
       /no longer a member/,
     ],
     [
-      "only the backup holds data",
+      "only the learner holds data",
       [freshHost("alpha"), freshHost("beta", { dataDir: "member" })],
       /new, empty cluster/,
     ],

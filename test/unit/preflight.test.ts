@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NodeSpec } from "../../src/config/resolve.js";
-import { probeCommand } from "../../src/etcd/probe.js";
-import { nodeLayout } from "../../src/plan/layout.js";
+import { probeCommand } from "../../src/plan/probe.js";
+import { nodeLayout } from "../../src/config/layout.js";
 import type { NodeObservation } from "../../src/plan/observed.js";
 import { LOW_FREE_BYTES, MIN_FREE_BYTES, preflight } from "../../src/plan/preflight.js";
 import { planUp } from "../../src/plan/up.js";

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { nodeLayout } from "../../src/plan/layout.js";
+import { nodeLayout } from "../../src/config/layout.js";
 import { renderEtcdctlEnv, renderEtcdEnv } from "../../src/render/envFile.js";
 import { GUARD_EXIT_STATUS, renderStartScript } from "../../src/render/startScript.js";
 import { renderSystemdUnit } from "../../src/render/systemdUnit.js";

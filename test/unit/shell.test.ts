@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { shJoin, shQuote } from "../../src/render/shell.js";
+import { shJoin, shQuote } from "../../src/shell/quote.js";
 
 /** What sh makes of a quoted word: the round trip is the real test of quoting. */
 function throughSh(word: string): string {

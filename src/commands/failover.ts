@@ -1,0 +1,174 @@
+import { parseSnapshotStatus } from "../etcd/snapshot.js";
+import { jsonLine, parseEndpointStatus } from "../etcd/status.js";
+import { archiveStamp } from "../plan/down.js";
+import { planFailover, type FailoverPlan } from "../plan/failover.js";
+import { restoredStatusLine } from "../plan/failoverSteps.js";
+import { fenceSummary, type FenceMethod } from "../plan/fence.js";
+import { StateError } from "../runtime/errors.js";
+import { observePair } from "../runtime/observe.js";
+import { runSteps, type StepRecord } from "../runtime/runner.js";
+import { newCanaryValue, newClusterToken } from "../runtime/tokens.js";
+import { show } from "./text.js";
+import { stringOption, type ChangeCommand } from "./command.js";
+
+export interface FailoverReport {
+  newMain: string;
+  oldMain: string;
+  token: string;
+  fence: FenceMethod;
+  steps: StepRecord[];
+  /** From the start of the command to its end, less the wait for a confirmation. */
+  durationMs: number;
+  /** From the start of the command (less the wait for confirmation) to the new main's first acknowledged write. */
+  writableAfterMs: number | null;
+  /** The learner's applied index and revision when the failover found it running. */
+  learnerBefore: { appliedIndex: number; revision: number } | null;
+  /** Revision of the db the new main was restored from: every write up to it is kept. */
+  restoredRevision: number | null;
+  /** The old main's last committed revision, read from a copy of its data; null when it could not be read. */
+  oldMainRevision: number | null;
+  /** Revisions the old main had committed that the new main lacks; null when unknown (never guessed). */
+  lostRevisions: number | null;
+  loss: string;
+  rejoinCommand: string;
+}
+
+export interface FailoverInput {
+  /** --fence-command; the config's failover.fenceCommand otherwise. */
+  fenceCommand?: string;
+}
+
+interface PreparedFailover {
+  plan: FailoverPlan;
+  /** How long looking and planning took: part of the time to the first write. */
+  preparedMs: number;
+}
+
+function summarize(plan: FailoverPlan): string {
+  return [
+    `failover: ${plan.newMain} becomes the main of a new one-member cluster (generation ${plan.token}).`,
+    `  1. ${fenceSummary(plan.fence, plan.oldMain)}`,
+    `  2. stop ${plan.newMain} cleanly, restore its own db with a new cluster token, archive its old data dir`,
+    `  3. start ${plan.newMain} as the main and verify a write`,
+    `Writes the old main acknowledged that ${plan.newMain} had not applied are lost; the report counts them.`,
+  ].join("\n");
+}
+
+/** What was lost, from the restored revision and the old main's own last revision, each when known. */
+function lossOf(plan: FailoverPlan, steps: readonly StepRecord[]) {
+  const output = (id: StepRecord["id"]) => steps.find((s) => s.id === id && s.status === "ok")?.output;
+  const restoreOutput = output("newmain.restore");
+  const statusLine = restoreOutput ? restoredStatusLine(restoreOutput) : undefined;
+  const restoredRevision = statusLine ? parseSnapshotStatus(statusLine).revision : null;
+  const assessed = output("assess.loss");
+  const oldMainRevision =
+    assessed && restoredRevision !== null ? parseEndpointStatus(jsonLine(assessed, "[")).revision : null;
+  const lostRevisions =
+    oldMainRevision !== null && restoredRevision !== null ? Math.max(0, oldMainRevision - restoredRevision) : null;
+  let loss: string;
+  if (lostRevisions !== null) {
+    loss =
+      `${lostRevisions} revision(s) lost: the old main had committed up to ${oldMainRevision}, ` +
+      `${plan.newMain} was restored at ${restoredRevision} (writes in flight at the crash count too)`;
+  } else if (restoredRevision !== null) {
+    loss =
+      `unknown: ${plan.oldMain}'s data could not be read. Every write up to revision ${restoredRevision} is kept; ` +
+      `writes the old main acknowledged after it are lost ('etcd-pair rejoin ${plan.oldMain}' measures them)`;
+  } else {
+    loss = "not measured: the failover had already restored the data in an earlier run";
+  }
+  return { restoredRevision, oldMainRevision, lostRevisions, loss };
+}
+
+const ms = (value: number | null) => (value === null ? "-" : `${value} ms`);
+
+export function formatFailover(report: FailoverReport): string {
+  return [
+    `failover: ${report.newMain} is the main of generation ${report.token} (${report.durationMs} ms in all)`,
+    `  writable after:    ${ms(report.writableAfterMs)}`,
+    `  fence:             ${report.fence}`,
+    `  learner before:    ${report.learnerBefore ? `applied index ${report.learnerBefore.appliedIndex}, revision ${report.learnerBefore.revision}` : "not running"}`,
+    `  restored revision: ${show(report.restoredRevision)}`,
+    `  old main revision: ${show(report.oldMainRevision)}`,
+    `  lost:              ${report.loss}`,
+    `  next:              ${report.rejoinCommand}   (brings ${report.oldMain} back as the learner)`,
+    "",
+  ].join("\n");
+}
+
+export const failover: ChangeCommand<FailoverInput, PreparedFailover, FailoverReport> = {
+  path: ["failover"],
+  description:
+    "the main is dead: fence it, restore the learner's own db as a new one-member cluster, verify a write,\n" +
+    "report what was lost. Refuses while the main leads (use switchover). --yes is also the operator's word\n" +
+    "that an unreachable main is down when no fence command is set.",
+  options: [
+    {
+      flags: "--fence-command <cmd>",
+      description: "run on this machine when the old main cannot be reached (gets $ETCD_PAIR_FENCE_NODE); must exit 0",
+    },
+  ],
+  changesHosts: true,
+  steps: [
+    "fence.main",
+    "fence.command",
+    "failover.begin",
+    "learner.stop",
+    "learner.replay",
+    "newmain.restore",
+    "newmain.swap",
+    "newmain.files",
+    "newmain.start",
+    "newmain.ready",
+    "newmain.smoke",
+    "failover.finish",
+    "assess.loss",
+  ],
+  input: (_args, options) => {
+    const fenceCommand = stringOption(options, "fenceCommand");
+    return fenceCommand ? { fenceCommand } : {};
+  },
+  prepare: async (ctx, input) => {
+    const started = performance.now();
+    const hosts = await ctx.hosts();
+    const now = new Date();
+    const fenceCommand = input.fenceCommand ?? hosts.pair.fenceCommand;
+    const planned = planFailover({
+      pair: hosts.pair,
+      observations: await observePair(hosts),
+      service: (node) => hosts.service(node),
+      ...(fenceCommand ? { fenceCommand } : {}),
+      freshToken: newClusterToken(hosts.pair.cluster),
+      canaryValue: newCanaryValue(),
+      stamp: archiveStamp(now),
+      now: now.toISOString(),
+    });
+    if (!planned.ok) throw new StateError(planned.refusal.message, planned.refusal.hint);
+    return { plan: planned.plan, preparedMs: performance.now() - started };
+  },
+  intent: ({ plan }) => ({
+    summary: summarize(plan),
+    steps: plan.steps,
+    question: plan.needsOperatorWord
+      ? "The old main cannot be reached and nothing can fence it: confirm it is powered off or cut off."
+      : "Fail over now?",
+  }),
+  run: async (ctx, _input, { plan, preparedMs }) => {
+    const steps = await runSteps(plan.steps, await ctx.hosts(), ctx.reporter);
+    const smoke = steps.findIndex((s) => s.id === "newmain.smoke");
+    const elapsed = (records: readonly StepRecord[]) => records.reduce((sum, s) => sum + s.durationMs, 0);
+    return {
+      newMain: plan.newMain,
+      oldMain: plan.oldMain,
+      token: plan.token,
+      fence: plan.fence,
+      steps,
+      durationMs: Math.round(preparedMs + elapsed(steps)),
+      writableAfterMs: smoke < 0 ? null : Math.round(preparedMs + elapsed(steps.slice(0, smoke + 1))),
+      learnerBefore: plan.learnerBefore ?? null,
+      ...lossOf(plan, steps),
+      rejoinCommand: `etcd-pair rejoin ${plan.oldMain}`,
+    };
+  },
+  report: (report) => ({ json: report, stdout: formatFailover(report) }),
+};

@@ -1,0 +1,36 @@
+import type { AnyCommand } from "./command.js";
+import { audit } from "./audit.js";
+import { certsRenew } from "./certsRenew.js";
+import { check } from "./check.js";
+import { configSchema } from "./configSchema.js";
+import { configValidate } from "./configValidate.js";
+import { demo } from "./demo.js";
+import { down } from "./down.js";
+import { failover } from "./failover.js";
+import { init } from "./init.js";
+import { rejoin } from "./rejoin.js";
+import { snapshotRestore } from "./snapshotRestore.js";
+import { snapshotSave } from "./snapshotSave.js";
+import { status } from "./status.js";
+import { switchover } from "./switchover.js";
+import { plan, up } from "./up.js";
+
+/** Every command of the CLI, in the order --help lists them. */
+export const COMMANDS: readonly AnyCommand[] = [
+  init,
+  configSchema,
+  configValidate,
+  up,
+  status,
+  check,
+  audit,
+  plan,
+  down,
+  failover,
+  rejoin,
+  switchover,
+  certsRenew,
+  snapshotSave,
+  snapshotRestore,
+  demo,
+];

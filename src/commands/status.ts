@@ -1,0 +1,94 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { PairSpec } from "../config/resolve.js";
+import { derivePairState, type PairState } from "../plan/pairState.js";
+import { judgeTls, type TlsState } from "../plan/tlsState.js";
+import type { Hosts } from "../runtime/hosts.js";
+import { certificateFacts } from "../pki/facts.js";
+import { observePair } from "../runtime/observe.js";
+import { formatBytes, show, table } from "./text.js";
+import { EXIT, type LookCommand } from "./command.js";
+
+export interface StatusReport extends PairState {
+  tls: TlsState;
+}
+
+/** The pair's certificates as kept on the controller (what `up` copies to the hosts). */
+async function controllerCertificates(pair: PairSpec): Promise<{ label: string; file: string; notAfter?: Date }[]> {
+  const tls = pair.tls;
+  if (!tls) return [];
+  const files = [
+    { label: "CA", file: tls.ca?.cert ?? path.join(tls.dir, "ca.crt") },
+    ...pair.nodes.map((node) => ({ label: node.name, file: path.join(tls.dir, `${node.name}.crt`) })),
+    { label: "client (etcd-pair)", file: path.join(tls.dir, "client.crt") },
+  ];
+  return Promise.all(
+    files.map(async (cert) => {
+      try {
+        return { ...cert, notAfter: certificateFacts(await readFile(cert.file, "utf8")).notAfter };
+      } catch {
+        return cert;
+      }
+    }),
+  );
+}
+
+/** Both nodes and the controller's certificates, looked at once each. */
+export async function readStatus(hosts: Hosts): Promise<StatusReport> {
+  const [observations, certificates] = await Promise.all([observePair(hosts), controllerCertificates(hosts.pair)]);
+  const state = derivePairState(hosts.pair, observations);
+  const tls = judgeTls(hosts.pair.tls ? certificates : undefined, new Date());
+  return {
+    ...state,
+    healthy: state.healthy && tls.problems.length === 0,
+    problems: [...state.problems, ...tls.problems],
+    tls,
+  };
+}
+
+function formatTls(tls: TlsState): string {
+  if (tls.mode === "plaintext") return "TLS: off (plain text)\n";
+  const certificates = tls.certificates.map(
+    (c) => `  ${c.label}: ${c.notAfter ? `valid until ${c.notAfter.slice(0, 10)} (${c.daysLeft} days)` : "MISSING"}`,
+  );
+  return `TLS: mutual (clients and peers present certificates)\n${certificates.join("\n")}\n`;
+}
+
+export function formatStatus(state: StatusReport): string {
+  const rows = state.nodes.map((n) => [
+    n.name,
+    n.role.toUpperCase(),
+    show(n.version),
+    show(n.memberId),
+    show(n.raftIndex),
+    show(n.appliedIndex),
+    show(n.lagEntries),
+    formatBytes(n.dbSizeBytes),
+    n.reachable ? "yes" : "no",
+  ]);
+  const summary = state.healthy
+    ? `cluster ${state.cluster}: healthy, leader ${state.leader}\n`
+    : `cluster ${state.cluster}: NOT HEALTHY\n${state.problems.map((p) => `  - ${p}\n`).join("")}`;
+  return (
+    table(["NODE", "ROLE", "VERSION", "MEMBER ID", "RAFT INDEX", "APPLIED", "LAG", "DB SIZE", "REACHABLE"], rows) +
+    summary +
+    formatTls(state.tls)
+  );
+}
+
+export const status: LookCommand<object, StatusReport, StatusReport> = {
+  path: ["status"],
+  description: "roles, versions, raft/applied index, lag and db size of both nodes; exit 3 when unhealthy",
+  changesHosts: false,
+  input: () => ({}),
+  prepare: async (ctx) => readStatus(await ctx.hosts()),
+  run: async (ctx, _input, report) => {
+    report.tls.warnings.forEach((warning) => ctx.reporter.warn(warning));
+    return report;
+  },
+  report: (report) => ({
+    json: report,
+    stdout: formatStatus(report),
+    exitCode: report.healthy ? EXIT.ok : EXIT.unhealthy,
+  }),
+};

@@ -1,0 +1,132 @@
+import { archiveStamp } from "../plan/down.js";
+import { planSwitchover, type SwitchoverPlan } from "../plan/switchover.js";
+import type { StepId } from "../plan/step.js";
+import { StateError } from "../runtime/errors.js";
+import { observePair } from "../runtime/observe.js";
+import { runSteps, type StepRecord } from "../runtime/runner.js";
+import { newCanaryValue } from "../runtime/tokens.js";
+import { stringOption, type ChangeCommand } from "./command.js";
+import { nodeNamed } from "./nodeNamed.js";
+import { LEARNER_JOIN_STEPS, PAIR_TEST_STEPS } from "../plan/stepIds.js";
+import { UsageError } from "../runtime/errors.js";
+
+export interface SwitchoverResult {
+  newMain: string;
+  oldMain: string;
+  changed: boolean;
+  steps: StepRecord[];
+  durationMs: number;
+  /** From promote to the old main's removal: the cluster had two voters (quorum 2). */
+  twoVoterWindowMs: number | null;
+  /** From the start of move-leader to the first write acknowledged by the new main. */
+  leaderChangeToFirstWriteMs: number | null;
+}
+
+export interface SwitchoverInput {
+  /** The node that should end up main; default: the current learner. */
+  to?: string;
+  catchUpTimeoutMs: number;
+}
+
+interface PreparedSwitchover {
+  plan: SwitchoverPlan;
+  started: number;
+}
+
+/** Milliseconds from the start of step `from` to the end of step `to`, when both ran. */
+function span(steps: readonly StepRecord[], from: StepId, to: StepId): number | null {
+  const start = steps.findIndex((s) => s.id === from);
+  const end = steps.findIndex((s) => s.id === to);
+  if (start < 0 || end < start) return null;
+  return steps.slice(start, end + 1).reduce((sum, s) => sum + s.durationMs, 0);
+}
+
+const ms = (value: number | null) => (value === null ? "-" : `${value} ms`);
+
+export function formatSwitchover(result: SwitchoverResult): string {
+  if (!result.changed)
+    return `switchover: nothing to do, ${result.newMain} is main and ${result.oldMain} its learner\n`;
+  return [
+    `switchover: ${result.newMain} is main, ${result.oldMain} its learner (${result.durationMs} ms in all)`,
+    `  two voters for:                      ${ms(result.twoVoterWindowMs)}`,
+    `  leader change to first write:        ${ms(result.leaderChangeToFirstWriteMs)}`,
+    "",
+  ].join("\n");
+}
+
+export const switchover: ChangeCommand<SwitchoverInput, PreparedSwitchover, SwitchoverResult> = {
+  path: ["switchover"],
+  description:
+    "planned role swap with no loss: promote the learner, move the leadership, re-add the old main as learner",
+  options: [
+    {
+      flags: "--to <node>",
+      description: "the node that should end up main (default: the current learner); re-runs converge",
+    },
+    {
+      flags: "--catch-up-timeout <seconds>",
+      description: "refuse when the learner has not caught up within this long",
+      default: "30",
+    },
+  ],
+  changesHosts: true,
+  steps: [
+    "switch.caught-up",
+    "switch.promote",
+    "switch.move-leader",
+    "switch.remove",
+    "newmain.smoke",
+    "newmain.files",
+    "oldmain.stop",
+    "oldmain.archive",
+    ...LEARNER_JOIN_STEPS,
+    ...PAIR_TEST_STEPS,
+  ],
+  input: (_args, options) => {
+    const seconds = Number(stringOption(options, "catchUpTimeout"));
+    if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError("--catch-up-timeout takes a number of seconds");
+    const to = stringOption(options, "to");
+    return { ...(to ? { to } : {}), catchUpTimeoutMs: seconds * 1000 };
+  },
+  prepare: async (ctx, input) => {
+    const started = performance.now();
+    const hosts = await ctx.hosts();
+    const target = input.to === undefined ? undefined : nodeNamed(hosts.pair, input.to);
+    const planned = planSwitchover({
+      pair: hosts.pair,
+      observations: await observePair(hosts),
+      ...(target ? { target } : {}),
+      service: (n) => hosts.service(n),
+      stamp: archiveStamp(new Date()),
+      canaryValue: newCanaryValue(),
+      catchUpTimeoutMs: input.catchUpTimeoutMs,
+    });
+    if (!planned.ok) throw new StateError(planned.refusal.message, planned.refusal.hint);
+    planned.plan.warnings.forEach((w) => ctx.reporter.warn(w));
+    return { plan: planned.plan, started };
+  },
+  intent: ({ plan }) => ({
+    summary:
+      `switchover: ${plan.newMain} becomes main, ${plan.oldMain} its learner (no acknowledged write is lost; ` +
+      `writes pause while the leadership moves).`,
+    steps: plan.steps,
+    idle: `nothing to do: ${plan.newMain} is main and ${plan.oldMain} its learner`,
+    ...(plan.steps.length > 0 ? { question: "Switch over now?" } : {}),
+  }),
+  run: async (ctx, _input, { plan, started }) => {
+    if (plan.steps.length === 0) {
+      ctx.reporter.info(`nothing to do: ${plan.newMain} is main and ${plan.oldMain} its learner`);
+    }
+    const steps = await runSteps(plan.steps, await ctx.hosts(), ctx.reporter);
+    return {
+      newMain: plan.newMain,
+      oldMain: plan.oldMain,
+      changed: steps.length > 0,
+      steps,
+      durationMs: Math.round(performance.now() - started),
+      twoVoterWindowMs: span(steps, "switch.promote", "switch.remove"),
+      leaderChangeToFirstWriteMs: span(steps, "switch.move-leader", "newmain.smoke"),
+    };
+  },
+  report: (result) => ({ json: result, stdout: formatSwitchover(result) }),
+};

@@ -1,0 +1,63 @@
+import path from "node:path";
+import type { NodeSpec } from "./resolve.js";
+
+/** Where a node's files live on its host. */
+export interface NodeLayout {
+  root: string;
+  dataDir: string;
+  /** etcd's settings as ETCD_* variables: what kube-bench and operators read. */
+  envFile: string;
+  /** ETCDCTL_* variables so an operator can run etcdctl against this member by hand. */
+  ctlEnvFile: string;
+  startScript: string;
+  stateDir: string;
+  /** Holds the cluster token this node was last a member of: the start script's guard against re-bootstrap. */
+  generationFile: string;
+  /** Present once the pair failed over away from this node: the start script refuses to run etcd. */
+  fencedFile: string;
+  /** The cluster token of a failover to this node that has begun: a re-run reuses it. */
+  failoverTokenFile: string;
+  /**
+   * Written by the failover that restored this node's data: its cluster token, then the snapshot status of the
+   * db it restored (the revision). A later rejoin of the old main measures that node's loss against it.
+   */
+  restoredFromFile: string;
+  /** Where a failover restores the learner's db before swapping it in for the data dir. */
+  restoreDir: string;
+  archiveDir: string;
+  logFile: string;
+  pidFile: string;
+  /** Where an uploaded etcd release tarball is checked and unpacked. */
+  installDir: string;
+  /** sha256 of the release tarball installed into binDir (install: tarball). */
+  installMarkerFile: string;
+  /** Who owns the data dir on the host, where etcd runs as its own user (systemd hosts); local nodes: nobody. */
+  dataOwner?: string;
+  /** Owner of the env file, readable by etcd but not by everyone. */
+  envOwner?: string;
+}
+
+export function nodeLayout(node: NodeSpec): NodeLayout {
+  const root = node.stateDir;
+  const at = (...parts: string[]) => path.posix.join(root, ...parts);
+  const config = (file: string) => path.posix.join(node.configDir, file);
+  return {
+    root,
+    dataDir: at("data"),
+    envFile: config("etcd.env"),
+    ctlEnvFile: config("etcdctl.env"),
+    startScript: config("etcd-start.sh"),
+    stateDir: at("state"),
+    generationFile: at("state", "generation"),
+    fencedFile: at("state", "fenced"),
+    failoverTokenFile: at("state", "failover-token"),
+    restoredFromFile: at("state", "restored-from"),
+    restoreDir: at("data.restoring"),
+    archiveDir: at("archive"),
+    logFile: at("etcd.log"),
+    pidFile: at("etcd.pid"),
+    installDir: at("install"),
+    installMarkerFile: config("etcd-tarball.sha256"),
+    ...(node.host.kind === "ssh" ? { dataOwner: "etcd:etcd", envOwner: "root:etcd" } : {}),
+  };
+}

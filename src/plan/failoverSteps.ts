@@ -1,0 +1,186 @@
+import type { NodeSpec } from "../config/resolve.js";
+import { nodeLayout } from "../config/layout.js";
+import { endpointStatusArgs } from "../etcd/etcdctl.js";
+import { restoreCommand, snapshotStatusCommand } from "../etcd/snapshot.js";
+import type { EtcdVersion } from "../etcd/version.js";
+import { shJoin, shQuote } from "../shell/quote.js";
+import { etcdProcessAlive } from "../service/local.js";
+import type { ServiceManager } from "../service/types.js";
+import type { Step } from "./step.js";
+import { archiveCommand } from "./steps.js";
+
+/** The failover's own steps; the shared ones (files, start, ready, smoke) come from steps.ts. */
+
+const REVISION_PREFIX = "snapshot-status: ";
+
+/** Seconds a crashed learner runs once before the restore, to apply what its WAL holds. */
+const REPLAY_SETTLE_S = 2;
+
+/** The restore step's output line carrying the restored db's status, for the report. */
+export function restoredStatusLine(output: string): string | undefined {
+  return output
+    .split("\n")
+    .find((l) => l.startsWith(REVISION_PREFIX))
+    ?.slice(REVISION_PREFIX.length);
+}
+
+/** Remembers the generation this failover creates, so a re-run after an interruption reuses it. */
+export function beginStep(learner: NodeSpec, token: string): Step {
+  return {
+    id: "failover.begin",
+    title: `record on ${learner.name} that a failover to generation ${token} began`,
+    node: learner.name,
+    kind: "change",
+    actions: [
+      {
+        kind: "upload",
+        node: learner.name,
+        path: nodeLayout(learner).failoverTokenFile,
+        content: `${token}\n`,
+        mode: 0o644,
+      },
+    ],
+  };
+}
+
+/**
+ * A learner that crashed too first applies the committed entries of its WAL: it starts once as it was and is
+ * stopped cleanly. It cannot serve clients without its leader, so nothing can be asked when it is done, and it
+ * never becomes ready (so systemd's start would wait for ever): it is launched and given a settle time.
+ */
+export function replayStep(learner: NodeSpec, service: ServiceManager): Step {
+  return {
+    id: "learner.replay",
+    title: `start ${learner.name} once as it was, let it apply its WAL for ${REPLAY_SETTLE_S} s, stop it cleanly`,
+    node: learner.name,
+    kind: "change",
+    actions: [
+      {
+        kind: "exec",
+        node: learner.name,
+        command: `(${service.launch()}) && sleep ${REPLAY_SETTLE_S} && (${service.stop()})`,
+        timeoutMs: 60_000,
+      },
+    ],
+    diagnose: service.logTail(30),
+  };
+}
+
+export function finishStep(learner: NodeSpec, stamp: string): Step {
+  const layout = nodeLayout(learner);
+  return {
+    id: "failover.finish",
+    title: `archive the failover marker on ${learner.name}`,
+    node: learner.name,
+    kind: "change",
+    actions: [
+      {
+        kind: "exec",
+        node: learner.name,
+        command: `if [ -e ${shQuote(layout.failoverTokenFile)} ]; then ${archiveCommand(layout.failoverTokenFile, layout.archiveDir, `failover-token-${stamp}`)}; fi`,
+      },
+    ],
+  };
+}
+
+export function restoreStep(node: NodeSpec, version: EtcdVersion, token: string): Step {
+  const layout = nodeLayout(node);
+  const db = `${layout.dataDir}/member/snap/db`;
+  const q = shQuote;
+  const restore = restoreCommand(node, version, { db, dataDir: layout.restoreDir, token, rawDb: true });
+  // Our own scratch dir is replaced; the data dir is only read. A restored dir waiting to be swapped in is kept.
+  // The db's status (its revision, for the loss report) is read while the restore runs: both only read the db,
+  // and on a large db each takes as long as reading it.
+  const statusFile = q(`${layout.restoredFromFile}.status`);
+  const command =
+    `if [ -d ${q(`${layout.dataDir}/member`)} ]; then ` +
+    `rm -rf ${q(layout.restoreDir)} && { ${snapshotStatusCommand(node, version, db)} >${statusFile} & } && ` +
+    `{ ${restore}; r=$?; wait $!; s=$?; [ $r -eq 0 ] && [ $s -eq 0 ]; } && st=$(cat ${statusFile}) && rm -f ${statusFile} && ` +
+    `echo "${REVISION_PREFIX}$st" && printf '%s\\n%s\\n' ${q(token)} "$st" >${q(layout.restoredFromFile)}` +
+    `${layout.dataOwner ? ` && chown -R ${layout.dataOwner} ${q(layout.restoreDir)}` : ""}; ` +
+    `elif [ -d ${q(`${layout.restoreDir}/member`)} ]; then echo "restored data dir already there"; ` +
+    `else echo ${q(`neither ${layout.dataDir} nor ${layout.restoreDir} holds member data`)} >&2; exit 1; fi`;
+  return {
+    id: "newmain.restore",
+    title: `restore ${node.name}'s own db as a new one-member cluster (generation ${token})`,
+    node: node.name,
+    kind: "change",
+    actions: [{ kind: "exec", node: node.name, command, timeoutMs: 600_000 }],
+    hint: "the learner's data dir is untouched: fix the cause and run failover again",
+  };
+}
+
+/**
+ * Archives the data dir and moves the restored one in; the generation file is written in the same command,
+ * so a re-run never mistakes the restored data for the learner's and restores it again.
+ */
+export function swapStep(node: NodeSpec, stamp: string, token: string): Step {
+  const layout = nodeLayout(node);
+  const q = shQuote;
+  const command =
+    `if [ -d ${q(`${layout.restoreDir}/member`)} ]; then ` +
+    `if [ -e ${q(layout.dataDir)} ]; then ${archiveCommand(layout.dataDir, layout.archiveDir, `data-${stamp}`)}; fi && ` +
+    `mv ${q(layout.restoreDir)} ${q(layout.dataDir)} && printf '%s\\n' ${q(token)} >${q(layout.generationFile)}; fi`;
+  return {
+    id: "newmain.swap",
+    title: `archive ${node.name}'s data dir, swap the restored one in, record generation ${token}`,
+    node: node.name,
+    kind: "change",
+    actions: [{ kind: "exec", node: node.name, command }],
+  };
+}
+
+/** How long the throwaway etcd of the loss assessment may take to answer. */
+const ASSESS_DEADLINE_S = 20;
+
+/**
+ * Reads the old main's last revision from a copy of its data: a throwaway etcd on loopback replays the
+ * copy's WAL (--force-new-cluster: it was the only voter), answers one status, and is stopped. The old
+ * main's own data dir is only read. Prints the status JSON.
+ */
+export function assessLossStep(oldMain: NodeSpec): Step {
+  const layout = nodeLayout(oldMain);
+  const copy = `${layout.root}/data.inspect`;
+  const q = shQuote;
+  const loopbackClient = `http://127.0.0.1:${oldMain.clientPort}`;
+  const loopbackPeer = `http://127.0.0.1:${oldMain.peerPort}`;
+  const etcd = shJoin([
+    `${oldMain.binDir}/etcd`,
+    "--name=inspect",
+    `--data-dir=${copy}`,
+    "--force-new-cluster",
+    `--listen-client-urls=${loopbackClient}`,
+    `--advertise-client-urls=${loopbackClient}`,
+    `--listen-peer-urls=${loopbackPeer}`,
+    `--initial-advertise-peer-urls=${loopbackPeer}`,
+  ]);
+  const status = shJoin([
+    `${oldMain.binDir}/etcdctl`,
+    `--endpoints=${loopbackClient}`,
+    "--dial-timeout=1s",
+    "--command-timeout=2s",
+    ...endpointStatusArgs,
+  ]);
+  const command = [
+    `rm -rf ${q(copy)} && cp -a ${q(layout.dataDir)} ${q(copy)}`,
+    `(env -i PATH="$PATH" setsid ${etcd} >${q(`${copy}.log`)} 2>&1 </dev/null & echo $! >${q(`${copy}.pid`)})`,
+    // Bounded by time: an etcd that listens but never serves (no quorum in that data) makes each try wait.
+    `end=$(($(date +%s) + ${ASSESS_DEADLINE_S})); st=; while [ "$(date +%s)" -lt "$end" ]; do st=$(ETCDCTL_API=3 ${status} 2>/dev/null) && break; st=; sleep 0.05; done`,
+    // It must be gone before the step ends: it holds the node's own ports, which the node's etcd needs next.
+    // A copy is all it has, so SIGKILL after a 5 s grace is safe.
+    `p=$(cat ${q(`${copy}.pid`)}); kill "$p" 2>/dev/null; j=0; while ${etcdProcessAlive('"$p"')}; do ` +
+      `if [ $j -eq 100 ]; then kill -9 "$p" 2>/dev/null; fi; if [ $j -ge 200 ]; then echo "throwaway etcd (pid $p) did not exit" >&2; exit 1; fi; sleep 0.05; j=$((j+1)); done`,
+    `rm -rf ${q(copy)} ${q(`${copy}.pid`)} ${q(`${copy}.log`)}`,
+    `[ -n "$st" ] && echo "$st"`,
+  ].join("; ");
+  return {
+    id: "assess.loss",
+    title: `read the old main ${oldMain.name}'s last revision from a copy of its data`,
+    node: oldMain.name,
+    kind: "verify",
+    actions: [{ kind: "exec", node: oldMain.name, command, timeoutMs: 120_000 }],
+    hint: `the report will say the loss is unknown; ${oldMain.name}'s data dir was only read`,
+    // Reading the old data must never keep the pair from recovering: the loss is then reported as unknown.
+    onFailure: "warn",
+  };
+}
