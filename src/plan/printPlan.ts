@@ -23,7 +23,8 @@ function printAction(action: Action): string {
     case "copy":
       return `[${action.node}] copy ${action.source} (sha256 ${action.sha256}) to ${action.path} (mode ${mode(action.mode)}${action.owner ? `, owner ${action.owner}` : ""})`;
     case "poll": {
-      const every = `# repeat every ${action.intervalMs} ms, up to ${action.timeoutMs / 1000} s, until: ${action.until.describe}`;
+      const stop = action.abort ? `; stop at once when: ${action.abort.describe}` : "";
+      const every = `# repeat every ${action.intervalMs} ms, up to ${action.timeoutMs / 1000} s, until: ${action.until.describe}${stop}`;
       return [...action.probes.map((probe) => `[${probe.node}] $ ${probe.command}`), every].join("\n");
     }
   }
