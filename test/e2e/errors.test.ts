@@ -31,9 +31,15 @@ nodes:
     );
     return file;
   }
+  // Each path on its own: one `ls A B` would say "No such file" when only one of the two is missing.
   const untouched = async () => {
-    for (const n of [1, 2])
-      expect(await onHost(n, "ls /etc/etcd-pair /var/lib/etcd-pair 2>&1 || true")).toContain("No such file");
+    for (const n of [1, 2]) {
+      for (const dir of ["/etc/etcd-pair", "/var/lib/etcd-pair"]) {
+        expect(await onHost(n, `test -e ${dir} && echo present || echo absent`), `${dir} on host ${n}`).toBe(
+          "absent\n",
+        );
+      }
+    }
   };
 
   beforeAll(async () => {

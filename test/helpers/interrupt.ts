@@ -22,3 +22,23 @@ export async function runKilledAfterStep(
   });
   return { result, killedAfter };
 }
+
+/**
+ * The ids of the steps a command run with `--json` reports it ran. A sweep compares the number of boundaries it
+ * killed at with this, so a sweep whose step lines stop matching fails instead of killing nothing and passing.
+ */
+export function reportedSteps(result: CliResult): string[] {
+  let report: unknown;
+  try {
+    report = JSON.parse(result.stdout);
+  } catch {
+    throw new Error(`expected a --json report on stdout (exit ${result.code}):
+${result.stdout}
+${result.stderr}`);
+  }
+  const steps = (report as { steps?: unknown } | null)?.steps;
+  if (!Array.isArray(steps))
+    throw new Error(`the --json report has no steps list:
+${result.stdout}`);
+  return steps.map((step) => String((step as { id?: unknown }).id));
+}

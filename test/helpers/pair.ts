@@ -4,6 +4,7 @@ import path from "node:path";
 import { cli, type CliOptions, type CliResult } from "./cli.js";
 import type { ClientTls } from "./etcdHttp.js";
 import { removeDir, scratchDir } from "./scratch.js";
+import { until } from "./until.js";
 
 export async function freePorts(count: number): Promise<number[]> {
   const ports: number[] = [];
@@ -110,13 +111,19 @@ nodes:
     }
   }
 
+  /** Signals a node's etcd and waits until it is gone (at most 30 s, then fails saying so). */
   async kill(node: string, signal: NodeJS.Signals): Promise<void> {
     const pid = await this.etcdPid(node);
     if (pid === undefined) throw new Error(`etcd on ${node} is not running`);
     process.kill(pid, signal);
-    for (let i = 0; i < 100 && (await this.etcdPid(node)) !== undefined; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await until(
+      `etcd on ${node} (pid ${pid}) gone after ${signal}`,
+      async () => (await this.etcdPid(node)) === undefined,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      },
+    );
   }
 
   /** Ends every etcd this pair started, by the pids it recorded. */

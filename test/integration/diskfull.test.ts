@@ -2,9 +2,10 @@ import { spawnSync } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
+import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import type { ClientTls } from "../helpers/etcdHttp.js";
 import { TestPair } from "../helpers/pair.js";
+import { until } from "../helpers/until.js";
 import { readAll, Writer, type AckedWrite } from "../helpers/writer.js";
 
 /** Each node's dir on a tmpfs of its own (1.1 GiB: room for preflight's 1 GiB), so a disk can fill up. */
@@ -25,19 +26,22 @@ function fill(pair: TestPair, node: string): string {
   return filler;
 }
 
-describe.each(ETCD_BUILDS)("a full disk on etcd $series", (build) => {
+describe.each(TEST_BUILDS)("a full disk on etcd $series", (build) => {
   let pair: TestPair;
   let tls: ClientTls;
   const mounts: string[] = [];
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   // Until status says all of `texts` (an etcd that fails on a full disk takes a moment to exit entirely).
   const statusUntil = async (...texts: string[]): Promise<string> => {
-    for (let i = 0; i < 100; i++) {
-      const status = await pair.run(["status"]);
-      if (status.code === 3 && texts.every((text) => status.stdout.includes(text))) return status.stdout;
-      await sleep(200);
-    }
-    throw new Error(`status never said: ${texts.join(", ")}`);
+    let seen = "";
+    return until(
+      `status saying ${texts.join(", ")}`,
+      async () => {
+        const status = await pair.run(["status"]);
+        seen = status.stdout;
+        return status.code === 3 && texts.every((text) => status.stdout.includes(text)) && status.stdout;
+      },
+      { timeoutMs: 40_000, intervalMs: 200, seen: () => seen },
+    );
   };
   const expectAll = async (node: "alpha" | "beta", prefix: string, writes: readonly AckedWrite[]) => {
     const data = await readAll(pair.url(node), prefix, tls);

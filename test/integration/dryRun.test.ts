@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
+import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import { fingerprint } from "../helpers/fingerprint.js";
 import { TestPair } from "../helpers/pair.js";
 
@@ -9,16 +9,17 @@ import { TestPair } from "../helpers/pair.js";
  */
 const LOGS = ["alpha/etcd.log", "beta/etcd.log"];
 
-describe.each(ETCD_BUILDS)("--dry-run changes nothing, on etcd $series", (build) => {
+describe.each(TEST_BUILDS)("--dry-run changes nothing, on etcd $series", (build) => {
   let pair: TestPair;
   let snapshotFile: string;
 
   beforeAll(async () => {
     requireBuild(build);
     pair = await TestPair.create(build.binDir);
-    expect((await pair.run(["up"])).code).toBe(0);
+    const up = await pair.run(["up"]);
+    expect(up.code, up.stderr).toBe(0);
     const saved = await pair.run(["snapshot", "save", "--json"]);
-    expect(saved.code).toBe(0);
+    expect(saved.code, saved.stderr).toBe(0);
     snapshotFile = (JSON.parse(saved.stdout) as { file: string }).file;
   });
   afterAll(async () => {

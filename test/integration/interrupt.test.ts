@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
+import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import { TestPair } from "../helpers/pair.js";
 import { readAll, Writer, type AckedWrite } from "../helpers/writer.js";
 
@@ -77,7 +77,7 @@ const CASES: Case[] = [
   },
 ];
 
-describe.each(ETCD_BUILDS)("interrupted commands converge when re-run, on etcd $series", (build) => {
+describe.each(TEST_BUILDS)("interrupted commands converge when re-run, on etcd $series", (build) => {
   let pair: TestPair | undefined;
   afterEach(async () => {
     await pair?.cleanup();

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
+import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import { etcdctl } from "../helpers/etcdctl.js";
 import { TestPair } from "../helpers/pair.js";
 
@@ -20,7 +20,7 @@ interface StatusJson {
   }[];
 }
 
-describe.each(ETCD_BUILDS)("lifecycle on etcd $series", (build) => {
+describe.each(TEST_BUILDS)("lifecycle on etcd $series", (build) => {
   let pair: TestPair;
 
   beforeAll(async () => {

@@ -4,6 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { etcdProcessAlive } from "../../src/service/local.js";
 import { scratchDir } from "../helpers/scratch.js";
+import { until } from "../helpers/until.js";
 
 /** Runs the supervisor's liveness test for `pid` in sh, as the steps do. */
 function alive(pid: number): boolean {
@@ -15,13 +16,14 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Waits until /proc says `pid` (its first thread) is a zombie; fails the test if it never is. */
+/** Waits until /proc says `pid` (its first thread) is a zombie; fails the test if it is not within 20 s. */
 async function untilZombie(pid: number): Promise<void> {
-  const stat = () => readFile(`/proc/${pid}/stat`, "utf8");
-  for (let i = 0; i < 100 && !(await stat()).includes(") Z "); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  expect(await stat()).toContain(") Z ");
+  let stat = "";
+  await until(
+    `process ${pid} a zombie`,
+    async () => (stat = await readFile(`/proc/${pid}/stat`, "utf8")).includes(") Z "),
+    { timeoutMs: 20_000, intervalMs: 10, seen: () => stat },
+  );
 }
 
 describe("the local supervisor's liveness test", () => {

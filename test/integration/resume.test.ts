@@ -1,12 +1,12 @@
 import { chmod, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
-import { runKilledAfterStep } from "../helpers/interrupt.js";
+import { ETCD_BUILDS, requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import { TestPair } from "../helpers/pair.js";
 import { scratchDir } from "../helpers/scratch.js";
 
-describe.each(ETCD_BUILDS)("up is resumable on etcd $series", (build) => {
+/** `up` killed at two chosen boundaries; test/slow/upSweep.test.ts (npm run test:slow) kills it after every step. */
+describe.each(TEST_BUILDS)("up is resumable on etcd $series", (build) => {
   let pair: TestPair | undefined;
   afterEach(async () => {
     await pair?.cleanup();
@@ -25,34 +25,6 @@ describe.each(ETCD_BUILDS)("up is resumable on etcd $series", (build) => {
     expect(JSON.parse(status.stdout)).toMatchObject({ healthy: true, leader: "alpha" });
     return (JSON.parse(second.stdout) as { steps: { id: string }[] }).steps.map((s) => s.id);
   }
-
-  it(
-    "killed after each step of up in turn: every re-run converges to a healthy pair",
-    { timeout: 600_000 },
-    async () => {
-      requireBuild(build);
-      const boundaries: string[] = [];
-      for (let k = 1; ; k++) {
-        pair = await TestPair.create(build.binDir);
-        const { result: first, killedAfter } = await runKilledAfterStep(pair, ["up"], k);
-        if (!killedAfter) {
-          // up ran to its end with fewer than k steps: every boundary has been tried.
-          expect(first.code, first.stderr).toBe(0);
-          break;
-        }
-        const again = await pair.run(["up"]);
-        expect(again.code, `re-run after a kill following "${killedAfter}":\n${again.stderr}`).toBe(0);
-        expect((await pair.run(["check"])).code, `check after "${killedAfter}"`).toBe(0);
-        boundaries.push(killedAfter);
-        await pair.cleanup();
-        pair = undefined;
-      }
-      expect(boundaries.length).toBeGreaterThanOrEqual(15);
-      console.log(
-        `etcd ${build.series}: up killed after each of its ${boundaries.length} steps; every re-run converged`,
-      );
-    },
-  );
 
   it("killed right after main started: the re-run picks up there", async () => {
     const steps = await interruptAfter("start etcd on alpha");

@@ -101,11 +101,16 @@ nodes:
           for (const line of env.split("\n").filter((l) => l && !l.startsWith("#")))
             expect(line).toMatch(/^ETCD_[A-Z_]+=/);
           const ctl = renderEtcdctlEnv(node, layout, pair.cluster).split("\n");
+          expect(
+            ctl.filter((l) => /^ETCDCTL_ENDPOINTS=/.test(l)),
+            "etcdctl.env sets the endpoint",
+          ).toHaveLength(1);
           expect(ctl.every((l) => !l || l.startsWith("#") || /^ETCDCTL_[A-Z_]+=/.test(l))).toBe(true);
           const script = renderStartScript(node, pair.nodes[1], layout, pair.cluster);
           expect(spawnSync("/bin/sh", ["-n", "-c", script]).status).toBe(0);
           const unit = renderSystemdUnit(node, layout, pair.cluster);
           // One setting per line: no value may start a line of its own in the unit.
+          expect(unit).toMatch(/^ExecStart=/m);
           for (const line of unit.split("\n").filter((l) => l && !l.startsWith("#") && !l.startsWith("["))) {
             expect(line).toMatch(/^[A-Za-z]+=/);
           }
