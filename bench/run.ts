@@ -53,6 +53,23 @@ if (!Number.isInteger(reps) || reps < 1 || builds.length === 0) {
   process.exit(2);
 }
 
+/** The commit measured, in full, and whether the work tree differed from it (then it is not what was measured). */
+function measuredCommit(): { commit: string; dirty: boolean } {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+    const changes = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" });
+    return { commit, dirty: changes.trim() !== "" };
+  } catch {
+    return { commit: "unknown", dirty: true };
+  }
+}
+const measured = measuredCommit();
+// Figures written into the docs must name the exact code they measured.
+if (flags["update-doc"] && measured.dirty) {
+  console.error("bench: --update-doc measures committed code only: commit (or stash) your changes first");
+  process.exit(2);
+}
+
 const progress = (line: string) => console.error(`bench: ${line}`);
 
 /** Every `up` a scenario runs is a P4 sample. */
@@ -126,8 +143,13 @@ function machine(): Record<string, string | number> {
     os: sh("sh", ["-c", '. /etc/os-release && echo "$PRETTY_NAME"']),
     node: process.version,
     tmpFilesystem: sh("findmnt", ["-no", "FSTYPE,SOURCE", "-T", os.tmpdir()]),
-    commit: sh("git", ["describe", "--always", "--dirty"]),
+    commit: measured.commit,
+    dirty: measured.dirty ? "yes: the work tree had uncommitted changes" : "no",
   };
+}
+
+function shortCommit(m: Record<string, string | number>): string {
+  return `${String(m.commit).slice(0, 12)}${m.dirty === "no" ? "" : "-dirty"}`;
 }
 
 async function updateDoc(file: string, block: string): Promise<void> {
@@ -177,7 +199,7 @@ async function main(): Promise<void> {
   await writeFile(`${base}.json`, `${JSON.stringify(report, null, 1)}\n`);
   await writeFile(
     `${base}.svg`,
-    latencyChart(traces, `${report.machine.commit}, ${started.toISOString().slice(0, 16)}Z.`),
+    latencyChart(traces, `${shortCommit(report.machine)}, ${started.toISOString().slice(0, 16)}Z.`),
   );
   console.error(`\n${textTable(runs)}\n`);
   console.error(`bench: ${took} s; wrote ${base}.json and ${base}.svg`);
