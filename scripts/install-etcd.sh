@@ -43,8 +43,9 @@ download_release() {
   work=$(mktemp -d); chmod 755 "$work"
   trap 'rm -rf "$work"' RETURN
   mkdir -p "$work/lists/partial" "$work/archives/partial"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" \
-    >"$work/sources.list"
+  local mirror
+  mirror=$("$(dirname "$0")/apt-mirror.sh")
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" >"$work/sources.list"
   local opts=(-o "Dir::Etc::sourcelist=$work/sources.list" -o "Dir::Etc::sourceparts=-"
     -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::archives=$work/archives" -o "APT::Get::List-Cleanup=0" -o "APT::Sandbox::User=root")
   log "downloading etcd-server and etcd-client from Debian $suite"

@@ -42,7 +42,7 @@ build_rootfs() {
   log "debootstrap into $ROOTFS (a few minutes)"
   debootstrap --variant=minbase \
     --include=systemd-sysv,udev,dbus,libpam-systemd,libnss-myhostname,openssh-server,sudo,etcd-server,etcd-client,iproute2,iputils-ping,procps,ca-certificates \
-    bookworm "$ROOTFS.partial" http://deb.debian.org/debian >&2
+    bookworm "$ROOTFS.partial" "$("$(dirname "$0")/../apt-mirror.sh")" >&2
   local r=$ROOTFS.partial
   : >"$r/etc/machine-id"
   # No fixed hostname: each container is named after its machine (-M), resolvable through nss-myhostname.
