@@ -1,8 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Sweeps too slow for npm test (test/slow): `up` killed at every step boundary. Run by `npm run test:slow`, on
- * every etcd version unless ETCD_PAIR_TEST_VERSIONS says otherwise; CI runs it.
+ * Tests too slow for npm test (test/slow): `up` killed at every step boundary; power loss on loop-mounted disks.
+ * Run by `npm run test:slow`, on every etcd version unless ETCD_PAIR_TEST_VERSIONS says otherwise; CI runs it.
  */
 export default defineConfig({
   test: {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for etcd-pair: etcd 3.4 and 3.5 (scripts/install-etcd.sh), a C compiler
-# for one test, npm dependencies, and the build. Safe to re-run.
+# for one test, xfsprogs for the power-loss test, npm dependencies, and the build. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-etcd.sh
@@ -8,6 +8,15 @@ cd "$(dirname "$0")/.."
 if ! command -v cc >/dev/null; then
   echo "setup: installing gcc (apt)" >&2
   apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >&2
+fi
+# The power-loss test puts each node on a loop-mounted ext4 image and shuts it down without a flush (xfs_io).
+missing=""
+command -v xfs_io >/dev/null || missing="$missing xfsprogs"
+command -v mkfs.ext4 >/dev/null || missing="$missing e2fsprogs"
+if [ -n "$missing" ]; then
+  echo "setup: installing$missing (apt)" >&2
+  # shellcheck disable=SC2086 # one word per package
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2
 fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "setup: Node.js 20+ and npm are needed (apt-get install nodejs npm, or from nodejs.org)" >&2

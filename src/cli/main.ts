@@ -8,6 +8,7 @@ import { buildProgram } from "./program.js";
 import { style } from "./style.js";
 import { EXIT } from "../commands/command.js";
 import { UsageError } from "../runtime/errors.js";
+import { endRunningCommands } from "../transport/local.js";
 
 function fail(code: number, text: string): void {
   process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
@@ -16,6 +17,8 @@ function fail(code: number, text: string): void {
 
 async function main(argv: string[]): Promise<void> {
   process.on("SIGINT", () => {
+    // The step running now must not go on behind the operator's back.
+    endRunningCommands();
     process.stderr.write("\ninterrupted: re-run the same command to resume; it checks each step's state first\n");
     process.exit(EXIT.interrupted);
   });

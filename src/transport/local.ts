@@ -5,6 +5,24 @@ import type { ExecOutcome } from "./types.js";
 import { collectOutput } from "./output.js";
 import type { ExecOptions, HostTransport } from "./types.js";
 
+/** The process groups of the commands running now (each command runs in a group of its own). */
+const runningGroups = new Set<number>();
+
+/**
+ * Ends every command still running (SIGTERM to its process group): an interrupted CLI must not leave a step
+ * running behind its back (a Ctrl-C reaches only the terminal's foreground group, which these are not in). etcd
+ * itself is started in a session of its own (setsid) and is not touched.
+ */
+export function endRunningCommands(): void {
+  for (const pid of runningGroups) {
+    try {
+      process.kill(-pid, "SIGTERM");
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
 /** Runs commands on this machine with /bin/sh. */
 export class LocalTransport implements HostTransport {
   readonly label: string;
@@ -17,6 +35,8 @@ export class LocalTransport implements HostTransport {
     return new Promise((resolve, reject) => {
       // Own process group, so a timeout can end the command and all it started in the foreground.
       const child = spawn("/bin/sh", ["-c", command], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+      const group = child.pid;
+      if (group !== undefined) runningGroups.add(group);
       const output = collectOutput(child.stdout, child.stderr, options.timeoutMs, () => {
         try {
           if (child.pid) process.kill(-child.pid, "SIGKILL");
@@ -25,10 +45,14 @@ export class LocalTransport implements HostTransport {
         }
       });
       child.on("error", (err) => {
+        if (group !== undefined) runningGroups.delete(group);
         output.cancel();
         reject(err);
       });
-      child.on("close", (code, signal) => resolve(output.finish(code ?? 128 + (signal ? 9 : 0))));
+      child.on("close", (code, signal) => {
+        if (group !== undefined) runningGroups.delete(group);
+        resolve(output.finish(code ?? 128 + (signal ? 9 : 0)));
+      });
     });
   }
 
