@@ -5,11 +5,29 @@ export interface AckedWrite {
   key: string;
   value: string;
   revision: number;
+  /** performance.now() when the request was sent. */
+  sentAt: number;
   ackedAt: number;
   endpoint: string;
 }
 
+/**
+ * A write that was sent and never acknowledged (an error or no answer): etcd may still have committed it, so a
+ * crash checker counts those in flight at the crash as revisions the old main may hold beyond its last ack.
+ */
+export interface UnackedWrite {
+  key: string;
+  value: string;
+  sentAt: number;
+  endpoint: string;
+  /** The connection was refused (or the host unreachable): the request never reached etcd, never committed. */
+  refused: boolean;
+}
+
 const b64 = (text: string) => Buffer.from(text).toString("base64");
+
+/** Connect errors after which the request certainly never reached etcd. */
+const NEVER_REACHED = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH"]);
 
 /**
  * A client that writes distinct keys over etcd's HTTP gateway and records every acknowledged write. With a
@@ -20,6 +38,7 @@ const b64 = (text: string) => Buffer.from(text).toString("base64");
  */
 export class Writer {
   readonly acked: AckedWrite[] = [];
+  readonly unacked: UnackedWrite[] = [];
   failures = 0;
   private running = true;
   private readonly done: Promise<void>;
@@ -42,14 +61,17 @@ export class Writer {
       const key = `${this.prefix}${String(seq).padStart(8, "0")}`;
       const value = `v${seq}`;
       const url = this.endpoints[endpoint % this.endpoints.length] ?? "";
+      const sentAt = performance.now();
       try {
         const response = await postJson(`${url}/v3/kv/put`, { key: b64(key), value: b64(value) }, this.tls, 2000);
         const body = response.body as { header?: { revision?: string }; error?: string };
         if (response.status !== 200 || !body.header?.revision) throw new Error(body.error ?? `HTTP ${response.status}`);
         const revision = Number(body.header.revision);
-        this.acked.push({ key, value, revision, ackedAt: performance.now(), endpoint: url });
-      } catch {
+        this.acked.push({ key, value, revision, sentAt, ackedAt: performance.now(), endpoint: url });
+      } catch (err) {
         this.failures++;
+        const refused = NEVER_REACHED.has((err as NodeJS.ErrnoException).code ?? "");
+        this.unacked.push({ key, value, sentAt, endpoint: url, refused });
         endpoint++;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -81,12 +103,18 @@ export class Writer {
   }
 }
 
-/** Every key under `prefix` with its value, read from one endpoint (serializable, so a learner answers too). */
+/**
+ * Every key under `prefix` with its value, read from one endpoint (serializable, so a learner answers too).
+ * Throws unless etcd answered 2xx with a header: a failed read must never look like "no such key".
+ */
 export async function readAll(endpoint: string, prefix: string, tls?: ClientTls): Promise<Map<string, string>> {
   const rangeEnd = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
   const request = { key: b64(prefix), range_end: b64(rangeEnd), serializable: true };
   const response = await postJson(`${endpoint}/v3/kv/range`, request, tls, 10_000);
-  const body = response.body as { kvs?: { key: string; value: string }[] };
+  const body = response.body as { header?: unknown; kvs?: { key: string; value: string }[] };
+  if (response.status < 200 || response.status > 299 || !body?.header) {
+    throw new Error(`reading ${prefix} from ${endpoint} failed: HTTP ${response.status} ${JSON.stringify(body)}`);
+  }
   const decode = (text: string) => Buffer.from(text, "base64").toString();
   return new Map((body.kvs ?? []).map((kv) => [decode(kv.key), decode(kv.value)]));
 }

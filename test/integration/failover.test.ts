@@ -3,10 +3,12 @@ import { existsSync } from "node:fs";
 import { readdir, rename } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
+import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import { TestPair } from "../helpers/pair.js";
 import { postJson, type ClientTls } from "../helpers/etcdHttp.js";
-import { checkCrashHistory } from "../helpers/history.js";
+import { checkCrashHistory, inFlightAt } from "../helpers/history.js";
+import { readLearner } from "../helpers/learnerRead.js";
+import { until } from "../helpers/until.js";
 import { readAll, Writer, type AckedWrite } from "../helpers/writer.js";
 
 interface StatusJson {
@@ -15,7 +17,7 @@ interface StatusJson {
   nodes: { name: string; role: string }[];
 }
 
-describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $series", (build) => {
+describe.each(TEST_BUILDS)("failover, rejoin, switchover and snapshots on etcd $series", (build) => {
   let pair: TestPair;
   let tls: ClientTls;
   const url = (node: "alpha" | "beta") => pair.url(node);
@@ -59,7 +61,9 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     await expectAllPresent(to, prefix, acked);
     expect(await roles()).toEqual({ code: 0, healthy: true, roles: { [to]: "leader", [from]: "learner" } });
     const report = JSON.parse(result.stdout) as { twoVoterWindowMs: number; leaderChangeToFirstWriteMs: number };
-    expect(report.twoVoterWindowMs).toBeGreaterThan(0);
+    // The report carries the measured window (its length is the benchmark's business, not a test's).
+    expect(report.twoVoterWindowMs).toEqual(expect.any(Number));
+    expect(report.twoVoterWindowMs).toBeGreaterThanOrEqual(0);
     console.log(
       `etcd ${build.series} switchover to ${to}: ${acked.length} writes acknowledged, 0 lost, longest gap ` +
         `${writer.longestGapMs()} ms, two voters for ${report.twoVoterWindowMs} ms`,
@@ -96,12 +100,15 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     const writer = new Writer([url("alpha")], "/crash/", 0, tls);
     await writer.waitFor(300);
     await pair.kill("alpha", "SIGKILL");
+    const crashedAt = performance.now();
     const acked = await writer.stop();
     const dryRun = await pair.run(["failover", "--dry-run"]);
     expect(dryRun.code).toBe(0);
     expect(dryRun.stdout).toContain("snapshot restore");
     expect(dryRun.stdout).toContain("[beta] $ if [ -d");
     expect((await roles()).roles).toEqual({ alpha: "down", beta: "learner" });
+    // What beta had, measured here before the failover touches it: the failover's own figures are under test.
+    const learner = await readLearner(url("beta"), "/crash/", tls);
     const result = await pair.run(["failover", "--yes", "--json"]);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as {
@@ -121,11 +128,15 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     });
     expect(report.restoredRevision).toBeGreaterThanOrEqual(report.learnerBefore?.revision ?? 0);
     const data = await readAll(url("beta"), "/crash/", tls);
-    ({ kept: keptWrites, lost: lostWrites } = checkCrashHistory(acked, report, data, "measured"));
+    const inFlight = inFlightAt(writer.unacked, url("alpha"), crashedAt);
+    const verdict = checkCrashHistory({ acked, inFlight, learner, report, onNewMain: data, loss: "measured" });
+    ({ kept: keptWrites, lost: lostWrites } = verdict);
     failoverLoss = report.lostRevisions;
     console.log(
-      `etcd ${build.series} failover: ${acked.length} writes acknowledged, ${keptWrites.length} kept, ` +
-        `${lostWrites.length} lost (reported ${report.lostRevisions}), writable after ${report.writableAfterMs} ms`,
+      `etcd ${build.series} failover: ${acked.length} writes acknowledged, the learner had revision ` +
+        `${learner.revision} (${keptWrites.length} of them), restored ${report.restoredRevision}; ` +
+        `${lostWrites.length} lost, measured loss ${verdict.measuredLoss} revision(s), reported ` +
+        `${report.lostRevisions} (${inFlight} request(s) in flight); writable after ${report.writableAfterMs} ms`,
     );
     const state = await roles();
     expect(state.roles).toEqual({ alpha: "down", beta: "leader" });
@@ -139,9 +150,16 @@ describe.each(ETCD_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
       `setsid ${pair.nodeDir("beta")}/etcd-start.sh >>${pair.nodeDir("beta")}/etcd.log 2>&1 </dev/null & echo $! >${pair.nodeDir("beta")}/etcd.pid`,
     ]);
     expect(start.status).toBe(0);
-    for (let i = 0; i < 100 && (await roles()).roles.beta !== "leader"; i++)
-      await new Promise((r) => setTimeout(r, 100));
-    expect((await roles()).roles.beta).toBe("leader");
+    let seen: Record<string, string> = {};
+    const betaLeads = async () => {
+      seen = (await roles()).roles;
+      return seen.beta === "leader";
+    };
+    await until("beta leading again after its restart", betaLeads, {
+      timeoutMs: 40_000,
+      intervalMs: 200,
+      seen: () => JSON.stringify(seen),
+    });
     await expectAllPresent("beta", "/crash/", keptWrites);
   });
 

@@ -1,18 +1,31 @@
 import { expect } from "vitest";
 import type { CliResult } from "../helpers/cli.js";
 import type { ClientTls } from "../helpers/etcdHttp.js";
-import { checkCrashHistory } from "../helpers/history.js";
-import { readAll, Writer, type AckedWrite } from "../helpers/writer.js";
+import { checkCrashHistory, inFlightAt, type LearnerCrashed, type LearnerRead } from "../helpers/history.js";
+import { learnerRevisionBeforeCrash, readLearner } from "../helpers/learnerRead.js";
+import { readAll, Writer, type AckedWrite, type UnackedWrite } from "../helpers/writer.js";
 
 /**
  * The torture driver shared by local and e2e hosts: under continuous writes, a seeded random sequence of faults
  * and operations, each checked against the history of acknowledged writes it produced.
  * TORTURE_CYCLES (default 4 per etcd version), TORTURE_SEED (default: from the clock; printed) and
- * TORTURE_MINUTES (default 20, for the whole run) bound it.
+ * TORTURE_MINUTES (default 20, for the whole run) bound it. Each version must run at least TORTURE_MIN_CYCLES
+ * cycles (default: all of TORTURE_CYCLES): a deadline that cuts a version short fails it, it does not pass it.
  */
-export const CYCLES = Number(process.env.TORTURE_CYCLES ?? 4);
+export const CYCLES = positive("TORTURE_CYCLES", 4, true);
+export const MIN_CYCLES = positive("TORTURE_MIN_CYCLES", CYCLES, true);
+if (MIN_CYCLES > CYCLES) throw new Error(`TORTURE_MIN_CYCLES (${MIN_CYCLES}) is above TORTURE_CYCLES (${CYCLES})`);
 export const SEED = Number(process.env.TORTURE_SEED ?? Date.now() % 2 ** 31);
-export const DEADLINE = Date.now() + Number(process.env.TORTURE_MINUTES ?? 20) * 60_000;
+const MINUTES = positive("TORTURE_MINUTES", 20, false);
+export const DEADLINE = Date.now() + MINUTES * 60_000;
+
+function positive(name: string, fallback: number, whole: boolean): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!(value > 0) || (whole && !Number.isInteger(value))) {
+    throw new Error(`${name} must be a positive ${whole ? "whole " : ""}number, not ${process.env[name]}`);
+  }
+  return value;
+}
 
 export type Node = "alpha" | "beta";
 export interface Roles {
@@ -55,6 +68,17 @@ export class Torture {
   crashes = 0;
   /** Crashes that lost at least one acknowledged write (the pipelined writer makes these possible). */
   crashesWithLoss = 0;
+  /** Crashes where the learner was read before the failover: restored revision and loss checked against it. */
+  learnersRead = 0;
+  /**
+   * Double failures, where the learner could not be read: the restored revision is checked within bounds, and
+   * `unresolved` sums the revisions those bounds leave open (writes acknowledged around the learner's crash).
+   */
+  doubleFailures = 0;
+  unresolved = 0;
+  /** Sum over crashes of the reported loss above the measured one, and of the requests in flight allowing it. */
+  lossAboveMeasured = 0;
+  inFlightAllowed = 0;
 
   constructor(
     readonly target: TortureTarget,
@@ -86,19 +110,22 @@ export class Torture {
 
   /**
    * The old main crashed (at `crashedAt`, before the failover began), `failover` and `rejoin` ran; the writer
-   * went on through both. Checks: what the old main acknowledged before the crash is kept up to the restored
-   * revision and gone past it, as reported (by the failover, or by the rejoin when the old main's disk could
-   * only be read once its host was back; both when both could); nothing was acknowledged by the old main
-   * afterwards (no split brain); every write the new main acknowledged is kept.
+   * went on through both. Checks, against what the learner had as read before the failover (or, when it had
+   * crashed first, the bounds known for it; see checkCrashHistory): every write it had is on the new main and
+   * none it lacked; the restored revision is its own; the loss reported (by the failover, or by the rejoin when
+   * the old main's disk could only be read once its host was back; both equal when both could) is the one
+   * measured; nothing was acknowledged by the old main after the crash (no split brain); every write the new
+   * main acknowledged is kept.
    */
   async checkCrashFailover(
     roles: Roles,
     prefix: string,
-    acked: readonly AckedWrite[],
+    writes: { acked: readonly AckedWrite[]; unacked: readonly UnackedWrite[] },
     crashedAt: number,
     commands: { failover: CliResult; rejoin: CliResult },
-    inFlight: number,
+    learner: LearnerRead | LearnerCrashed,
   ): Promise<void> {
+    const { acked } = writes;
     const failover = JSON.parse(commands.failover.stdout) as { restoredRevision: number; lostRevisions: number | null };
     const rejoin = JSON.parse(commands.rejoin.stdout) as { loss: { lostRevisions: number | null } | null };
     const measuredLater = rejoin.loss?.lostRevisions ?? null;
@@ -112,7 +139,9 @@ export class Torture {
       "acknowledged by the old main after the crash",
     ).toEqual([]);
     const onNewMain = await readAll(this.target.url(roles.learner), prefix, this.target.tls);
-    const { kept, lost } = checkCrashHistory(beforeCrash, report, onNewMain, "measured", inFlight);
+    const inFlight = inFlightAt(writes.unacked, oldMain, crashedAt);
+    const verdict = checkCrashHistory({ acked: beforeCrash, inFlight, learner, report, onNewMain, loss: "measured" });
+    const { kept, lost } = verdict;
     await this.keep(roles.learner, prefix, kept);
     await this.keep(
       roles.learner,
@@ -122,6 +151,11 @@ export class Torture {
     this.crashes++;
     this.lost += lost.length;
     if (lost.length > 0) this.crashesWithLoss++;
+    if (learner.kind === "read") this.learnersRead++;
+    else this.doubleFailures++;
+    this.unresolved += verdict.learnerRevision.to - verdict.learnerRevision.from;
+    this.lossAboveMeasured += (report.lostRevisions ?? 0) - verdict.measuredLoss;
+    this.inFlightAllowed += inFlight;
   }
 
   /** `check` until it passes (a learner may still be catching up); fails the cycle after 60 s. */
@@ -163,14 +197,22 @@ export class Torture {
       }
       done++;
     }
+    expect(
+      done,
+      `torture ${label}: only ${done} of ${CYCLES} cycles ran before the TORTURE_MINUTES=${MINUTES} deadline ` +
+        `(at least ${MIN_CYCLES} must): raise TORTURE_MINUTES or lower TORTURE_CYCLES`,
+    ).toBeGreaterThanOrEqual(MIN_CYCLES);
     const { main } = await this.roles();
     const all = await readAll(this.target.url(main), "/torture/", this.target.tls);
     expect([...this.kept].filter(([key, value]) => all.get(key) !== value).map(([key]) => key)).toEqual([]);
     return (
       `torture ${label}: seed ${SEED}, ${done} cycles, ${this.faults} faults, ${this.histories} histories checked, ` +
       `${this.kept.size} writes kept and found at the end; ${this.crashes} crash failovers lost ${this.lost} ` +
-      `acknowledged writes (${this.crashesWithLoss} of them lost any), each as reported; ` +
-      `operations ${JSON.stringify(this.operations)}`
+      `acknowledged writes (${this.crashesWithLoss} of them lost any), each as reported and as measured: ` +
+      `${this.learnersRead} with the learner read before the failover (restored revision = its own), ` +
+      `${this.doubleFailures} double failures (restore within the bounds known, ${this.unresolved} revisions ` +
+      `left open by them); reported loss above the measured by ${this.lossAboveMeasured} revisions in all ` +
+      `(${this.inFlightAllowed} requests in flight allowed); operations ${JSON.stringify(this.operations)}`
     );
   }
 }
@@ -193,18 +235,24 @@ export function commonOperations(faults: Faults): Record<string, Operation> {
       await faults.crash(roles.main);
       t.faults++;
       const crashedAt = performance.now();
-      await failoverAndRejoin(faults, t, roles, writer, prefix, crashedAt);
+      // What the learner had, read from it before the failover touches it: the failover's figures are under test.
+      const learner = await readLearner(t.target.url(roles.learner), prefix, t.target.tls);
+      await failoverAndRejoin(faults, t, roles, writer, prefix, crashedAt, learner);
     },
     // A double failure: the learner crashes, the main acknowledges writes alone, then the main crashes too. The
-    // failover must lose exactly the writes the learner never got, and say how many.
+    // failover must lose exactly the writes the learner never got, and say how many. The learner cannot be read
+    // before the failover (it is down; the failover starts it once to replay its WAL): its revision just before
+    // its crash and the writes sent once it was dead bound what it had (see checkCrashHistory).
     "crash-learner-then-main-failover-rejoin": async (t, roles, writer, prefix) => {
+      const revisionBeforeCrash = await learnerRevisionBeforeCrash(t.target.url(roles.learner), t.target.tls);
       await faults.crash(roles.learner);
+      const learner: LearnerCrashed = { kind: "crashed", revisionBeforeCrash, deadAt: performance.now() };
       await writer.waitFor(writer.acked.length + 20 + Math.floor(t.random() * 200));
       await faults.crash(roles.main);
       const crashedAt = performance.now();
       t.faults += 2;
       await faults.afterCrash(roles.learner);
-      await failoverAndRejoin(faults, t, roles, writer, prefix, crashedAt);
+      await failoverAndRejoin(faults, t, roles, writer, prefix, crashedAt, learner);
     },
     "crash-learner": async (t, roles, writer, prefix) => {
       await faults.crash(roles.learner);
@@ -231,6 +279,7 @@ async function failoverAndRejoin(
   writer: Writer,
   prefix: string,
   crashedAt: number,
+  learner: LearnerRead | LearnerCrashed,
 ): Promise<void> {
   const failover = await t.must(["failover", "--yes", "--json"]);
   await writer.waitFor(writer.acked.length + 50);
@@ -238,7 +287,8 @@ async function failoverAndRejoin(
   const rejoin = await t.must(["rejoin", roles.main, "--json"]);
   await writer.waitFor(writer.acked.length + 20);
   const acked = await writer.stop();
-  await t.checkCrashFailover(roles, prefix, acked, crashedAt, { failover, rejoin }, writer.concurrency);
+  const writes = { acked, unacked: writer.unacked };
+  await t.checkCrashFailover(roles, prefix, writes, crashedAt, { failover, rejoin }, learner);
 }
 
 async function pauseAndResume(
