@@ -15,6 +15,7 @@ export interface SwitchoverResult {
   oldMain: string;
   changed: boolean;
   steps: StepRecord[];
+  /** Looking, planning and running, less the wait for a confirmation. */
   durationMs: number;
   /** From promote to the old main's removal: the cluster had two voters (quorum 2). */
   twoVoterWindowMs: number | null;
@@ -30,7 +31,8 @@ export interface SwitchoverInput {
 
 interface PreparedSwitchover {
   plan: SwitchoverPlan;
-  started: number;
+  /** How long looking and planning took: with the run, the duration (the wait for a confirmation is not). */
+  preparedMs: number;
 }
 
 /** Milliseconds from the start of step `from` to the end of step `to`, when both ran. */
@@ -103,7 +105,7 @@ export const switchover: ChangeCommand<SwitchoverInput, PreparedSwitchover, Swit
     });
     if (!planned.ok) throw new StateError(planned.refusal.message, planned.refusal.hint);
     planned.plan.warnings.forEach((w) => ctx.reporter.warn(w));
-    return { plan: planned.plan, started };
+    return { plan: planned.plan, preparedMs: performance.now() - started };
   },
   intent: ({ plan }) => ({
     summary:
@@ -113,7 +115,8 @@ export const switchover: ChangeCommand<SwitchoverInput, PreparedSwitchover, Swit
     idle: `nothing to do: ${plan.newMain} is main and ${plan.oldMain} its learner`,
     ...(plan.steps.length > 0 ? { question: "Switch over now?" } : {}),
   }),
-  run: async (ctx, _input, { plan, started }) => {
+  run: async (ctx, _input, { plan, preparedMs }) => {
+    const started = performance.now();
     if (plan.steps.length === 0) {
       ctx.reporter.info(`nothing to do: ${plan.newMain} is main and ${plan.oldMain} its learner`);
     }
@@ -123,7 +126,7 @@ export const switchover: ChangeCommand<SwitchoverInput, PreparedSwitchover, Swit
       oldMain: plan.oldMain,
       changed: steps.length > 0,
       steps,
-      durationMs: Math.round(performance.now() - started),
+      durationMs: Math.round(preparedMs + performance.now() - started),
       twoVoterWindowMs: span(steps, "switch.promote", "switch.remove"),
       leaderChangeToFirstWriteMs: span(steps, "switch.move-leader", "newmain.smoke"),
     };
