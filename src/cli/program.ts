@@ -87,6 +87,11 @@ async function invoke(spec: AnyCommand, args: readonly string[], command: Comman
   }
   const { ctx, close } = openContext(command.optsWithGlobals<GlobalOptions>(), dryRun, spec.quietSteps === true);
   try {
+    // One command at a time per pair: taken before the first look that leads to a change.
+    if (spec.changesHosts && !dryRun) {
+      const notices = await (await ctx.hosts()).lock(`etcd-pair ${process.argv.slice(2).join(" ")}`);
+      for (const n of notices) ctx.reporter.info(`${n.node}: ${n.message}`);
+    }
     const prepared = await spec.prepare(ctx, input);
     if (spec.changesHosts) {
       const intent = spec.intent(prepared, input);

@@ -6,11 +6,21 @@ import { judgeTls, type TlsState } from "../plan/tlsState.js";
 import type { Hosts } from "../runtime/hosts.js";
 import { certificateFacts } from "../pki/facts.js";
 import { observePair } from "../runtime/observe.js";
+import { readPairLocks } from "../runtime/lock.js";
+import { currentGeneration, nextSteps, type Generation } from "../plan/nextSteps.js";
+import { describeHolder, type LockHolder } from "../plan/lock.js";
+import { statusLeads } from "../plan/pairView.js";
 import { formatBytes, show, table } from "./text.js";
 import { EXIT, type LookCommand } from "./command.js";
 
 export interface StatusReport extends PairState {
   tls: TlsState;
+  /** The generation the leader serves: when it began and whether a failover or up made it. */
+  generation: Generation | null;
+  /** Per node, the command holding the pair lock ("held") or a holder that died with it ("stale"). */
+  locks: Record<string, { state: "held" | "stale"; holder: LockHolder }>;
+  /** What to do next, one line per thing to act on; empty when the pair is healthy and idle. */
+  next: string[];
 }
 
 /** The pair's certificates as kept on the controller (what `up` copies to the hosts). */
@@ -35,14 +45,24 @@ async function controllerCertificates(pair: PairSpec): Promise<{ label: string; 
 
 /** Both nodes and the controller's certificates, looked at once each. */
 export async function readStatus(hosts: Hosts): Promise<StatusReport> {
-  const [observations, certificates] = await Promise.all([observePair(hosts), controllerCertificates(hosts.pair)]);
+  const [observations, certificates, locks] = await Promise.all([
+    observePair(hosts),
+    controllerCertificates(hosts.pair),
+    readPairLocks(hosts.pair.nodes, (name) => hosts.transport(name)),
+  ]);
   const state = derivePairState(hosts.pair, observations);
   const tls = judgeTls(hosts.pair.tls ? certificates : undefined, new Date());
+  const held = [...locks].flatMap(([node, lock]) =>
+    lock.kind === "free" ? [] : [[node, { state: lock.kind, holder: lock.holder }] as const],
+  );
   return {
     ...state,
     healthy: state.healthy && tls.problems.length === 0,
     problems: [...state.problems, ...tls.problems],
     tls,
+    generation: currentGeneration(observations.find((o) => statusLeads(o.status))),
+    locks: Object.fromEntries(held),
+    next: nextSteps(hosts.pair, state.nodes, observations, locks),
   };
 }
 
@@ -69,9 +89,19 @@ export function formatStatus(state: StatusReport): string {
   const summary = state.healthy
     ? `cluster ${state.cluster}: healthy, leader ${state.leader}\n`
     : `cluster ${state.cluster}: NOT HEALTHY\n${state.problems.map((p) => `  - ${p}\n`).join("")}`;
+  const generation = state.generation
+    ? `generation ${state.generation.token}: began ${state.generation.began ?? "(time unknown)"} by ${state.generation.kind}\n`
+    : "";
+  const locks = Object.entries(state.locks).map(
+    ([node, lock]) =>
+      `lock on ${node}: ${lock.state === "held" ? "held by" : "STALE, left by"} ${describeHolder(lock.holder)}\n`,
+  );
   return (
     table(["NODE", "ROLE", "VERSION", "MEMBER ID", "RAFT INDEX", "APPLIED", "LAG", "DB SIZE", "REACHABLE"], rows) +
     summary +
+    state.next.map((line) => `next: ${line}\n`).join("") +
+    generation +
+    locks.join("") +
     formatTls(state.tls)
   );
 }

@@ -7,6 +7,7 @@ import type { ServiceManager } from "../service/types.js";
 import { LocalTransport } from "../transport/local.js";
 import { SshTransport } from "../transport/ssh.js";
 import type { HostTransport } from "../transport/types.js";
+import { takePairLock, type LockNotice, type PairLock } from "./lock.js";
 
 export interface HostsOptions {
   /** Record unknown SSH host keys instead of refusing them. */
@@ -16,6 +17,7 @@ export interface HostsOptions {
 /** The transports and service managers of a pair's hosts, opened once and shared by all steps. */
 export class Hosts {
   private readonly transports = new Map<string, HostTransport>();
+  private pairLock?: PairLock;
 
   constructor(
     readonly pair: PairSpec,
@@ -48,7 +50,20 @@ export class Hosts {
     return node.host.kind === "ssh" ? systemdService(node, layout, this.pair.cluster) : localSupervisor(layout);
   }
 
+  /** Takes the pair lock on every node it reaches (see runtime/lock.ts); close() releases it. */
+  async lock(command: string): Promise<LockNotice[]> {
+    const { lock, notices } = await takePairLock(this.pair.nodes, (name) => this.transport(name), command);
+    this.pairLock = lock;
+    return notices;
+  }
+
+  /** Why this command may no longer change `node`: it lost the node's lock. */
+  lockLost(node: string): string | undefined {
+    return this.pairLock?.lost(node);
+  }
+
   async close(): Promise<void> {
+    await this.pairLock?.release();
     await Promise.all([...this.transports.values()].map((t) => t.close()));
     this.transports.clear();
   }

@@ -4,6 +4,7 @@ import type { Action, Step, StepId } from "../plan/step.js";
 import { exitZero } from "../plan/step.js";
 import type { ExecOutcome } from "../transport/types.js";
 import type { Hosts } from "./hosts.js";
+import { CONTROLLER } from "../plan/fence.js";
 
 const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 
@@ -147,8 +148,10 @@ async function runStep(step: Step, hosts: Hosts): Promise<string | undefined> {
   let output: string | undefined;
   for (const action of step.actions) {
     let result: ActionResult;
+    // A command that lost a node's lock must not change that node: another command may hold it now.
+    const lost = actionNode(action) === CONTROLLER ? undefined : hosts.lockLost(actionNode(action));
     try {
-      result = await runAction(action, hosts);
+      result = lost === undefined ? await runAction(action, hosts) : { reason: lost };
     } catch (err) {
       result = { reason: (err as Error).message };
     }

@@ -21,6 +21,12 @@ export function etcdProcessAlive(pid: string): string {
 }
 
 /**
+ * A filter for etcd's log that drops the line per setting etcd prints as it starts (~40): a tail of a log whose
+ * etcd just failed at its start would show only those, not why it failed.
+ */
+export const WITHOUT_FLAG_ECHO = "grep -v 'recognized and used environment variable'";
+
+/**
  * Runs etcd as a detached process on the controller's machine: its own session (setsid), output appended
  * to a log file, its pid recorded in a pidfile. The start script execs etcd, so the recorded pid is etcd's.
  */
@@ -45,7 +51,7 @@ export function localSupervisor(layout: NodeLayout): ServiceManager {
     stopAndDisable: () => stop,
     isRunning: () => alive,
     mainPid: () => `if ${alive}; then echo "$pid"; fi`,
-    logTail: (lines) => `tail -n ${lines} ${shQuote(layout.logFile)}`,
+    logTail: (lines) => `tail -n ${lines * 4} ${shQuote(layout.logFile)} | ${WITHOUT_FLAG_ECHO} | tail -n ${lines}`,
     files: () => [],
     foreground: () => undefined,
     afterFilesChanged: () => undefined,

@@ -3,6 +3,7 @@ import type { NodeLayout } from "../config/layout.js";
 import { renderSystemdUnit, unitName } from "../render/systemdUnit.js";
 import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "./types.js";
+import { WITHOUT_FLAG_ECHO } from "./local.js";
 
 /** etcd as a systemd service: the rendered unit runs the start script as user etcd (Type=notify). */
 export function systemdService(node: NodeSpec, layout: NodeLayout, cluster: string): ServiceManager {
@@ -18,7 +19,8 @@ export function systemdService(node: NodeSpec, layout: NodeLayout, cluster: stri
     stopAndDisable: () => `systemctl disable --now --quiet ${unit}`,
     isRunning: () => `systemctl is-active --quiet ${unit}`,
     mainPid: () => `systemctl show -p MainPID --value ${unit}`,
-    logTail: (lines) => `journalctl -u ${unit} -n ${lines} --no-pager -o cat`,
+    logTail: (lines) =>
+      `journalctl -u ${unit} -n ${lines * 4} --no-pager -o cat | ${WITHOUT_FLAG_ECHO} | tail -n ${lines}`,
     files: () => [
       { path: `/etc/systemd/system/${unit}`, content: renderSystemdUnit(node, layout, cluster), mode: 0o644 },
     ],

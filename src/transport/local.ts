@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ExecOutcome } from "./types.js";
-import { collectOutput } from "./output.js";
+import { collectOutput, holdOutput, type HeldCommand } from "./output.js";
 import type { ExecOptions, HostTransport } from "./types.js";
 
 /** The process groups of the commands running now (each command runs in a group of its own). */
@@ -53,6 +53,26 @@ export class LocalTransport implements HostTransport {
         if (group !== undefined) runningGroups.delete(group);
         resolve(output.finish(code ?? 128 + (signal ? 9 : 0)));
       });
+    });
+  }
+
+  /**
+   * Not in a running group: an interrupt does not kill it; the CLI's exit closes its stdin, and it ends itself
+   * (the pair lock's holder cleans up on that).
+   */
+  hold(command: string): Promise<HeldCommand> {
+    const child = spawn("/bin/sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"], detached: true });
+    // A holder that ended already makes a late write fail with EPIPE: its end is reported through `ended`.
+    child.stdin.on("error", () => undefined);
+    return holdOutput({
+      stdout: child.stdout,
+      stderr: child.stderr,
+      write: (data) => child.stdin.write(data),
+      end: () => child.stdin.end(),
+      onClose: (callback) => {
+        child.on("error", () => callback(127));
+        child.on("close", (code) => callback(code ?? 137));
+      },
     });
   }
 

@@ -34,3 +34,56 @@ export function collectOutput(stdout: Readable, stderr: Readable, timeoutMs: num
     },
   };
 }
+
+/** A command left running with its stdin open: it lives until its stdin ends (`end`) or it exits itself. */
+export interface HeldCommand {
+  /** What it printed on stdout up to its first newline, or all of it if it ended first. */
+  firstLine: string;
+  /** Its outcome, once it has ended. */
+  ended: Promise<ExecOutcome>;
+  /** Sends data to its stdin; a command that has ended ignores it. */
+  write(data: string): void;
+  /** Ends its stdin. */
+  end(): void;
+}
+
+interface HeldStreams {
+  stdout: Readable;
+  stderr: Readable;
+  write(data: string): void;
+  end(): void;
+  /** Registers the callback for the command's end, with its exit code. */
+  onClose(callback: (code: number) => void): void;
+}
+
+/** Waits for a held command's first line of stdout (or its end), then hands it over; both transports use it. */
+export function holdOutput(streams: HeldStreams): Promise<HeldCommand> {
+  const output = collectOutput(streams.stdout, streams.stderr, undefined, () => undefined);
+  let ended = false;
+  const endedPromise = new Promise<ExecOutcome>((resolve) =>
+    streams.onClose((code) => {
+      ended = true;
+      resolve(output.finish(code));
+    }),
+  );
+  let seen = "";
+  return new Promise((resolve) => {
+    const handOver = () =>
+      resolve({
+        firstLine: seen.split("\n")[0] ?? "",
+        ended: endedPromise,
+        write: (data) => {
+          if (!ended) streams.write(data);
+        },
+        end: () => {
+          if (!ended) streams.end();
+        },
+      });
+    streams.stdout.on("data", (chunk: Buffer) => {
+      const before = seen.includes("\n");
+      seen += chunk.toString();
+      if (!before && seen.includes("\n")) handOver();
+    });
+    void endedPromise.then(handOver);
+  });
+}

@@ -4,7 +4,7 @@ import type { SshHost } from "../config/resolve.js";
 import type { ExecOutcome } from "./types.js";
 import { shQuote } from "../shell/quote.js";
 import { judgeHostKey, knownHostsLine, knownHostsName, parseKnownHosts } from "./knownHosts.js";
-import { collectOutput } from "./output.js";
+import { collectOutput, holdOutput, type HeldCommand } from "./output.js";
 import { TransportError, type ExecOptions, type HostTransport } from "./types.js";
 
 /** Where and how to reach a node's host; `acceptNewHostKeys` records unknown keys (changed keys are always refused). */
@@ -115,6 +115,26 @@ export class SshTransport implements HostTransport {
         stream.on("close", (code: number | null) => resolve(output.finish(code ?? 255)));
         if (options.stdin !== undefined) stream.end(options.stdin);
         else stream.end();
+      });
+    });
+  }
+
+  /** A command left running on the host with its stdin open; a lost connection ends it (and its stdin). */
+  async hold(command: string): Promise<HeldCommand> {
+    const client = await this.client();
+    return new Promise((resolve, reject) => {
+      client.exec(this.wrap(command), (err, stream) => {
+        if (err) return reject(this.fail(`exec failed: ${err.message}`));
+        stream.on("error", () => undefined);
+        resolve(
+          holdOutput({
+            stdout: stream,
+            stderr: stream.stderr,
+            write: (data) => stream.write(data),
+            end: () => stream.end(),
+            onClose: (callback) => stream.on("close", (code: number | null) => callback(code ?? 255)),
+          }),
+        );
       });
     });
   }

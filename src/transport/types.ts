@@ -1,3 +1,4 @@
+import type { HeldCommand } from "./output.js";
 /** What a command returned on a host. */
 export interface ExecOutcome {
   code: number;
@@ -18,6 +19,8 @@ export interface HostTransport {
   exec(command: string, options?: ExecOptions): Promise<ExecOutcome>;
   /** Writes a file atomically (temp file + rename) with the given mode (and owner, user:group). */
   upload(path: string, content: string | Uint8Array, mode: number, owner?: string): Promise<void>;
+  /** Starts a command that runs until its stdin ends (the pair lock's holder); resolves at its first line. */
+  hold(command: string): Promise<HeldCommand>;
   close(): Promise<void>;
 }
 
