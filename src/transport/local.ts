@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ExecOutcome } from "./types.js";
@@ -23,6 +24,18 @@ export function endRunningCommands(): void {
   }
 }
 
+const SETPRIV = "/usr/bin/setpriv";
+const hasSetpriv = existsSync(SETPRIV);
+
+/**
+ * /bin/sh running `command`, killed by the kernel if the CLI dies first (setpriv --pdeathsig, util-linux): a
+ * CLI killed with SIGKILL between two steps must not leave the next step running behind the re-run's back. What
+ * the shell started in a session of its own (etcd, by setsid) lives on, as it must.
+ */
+function shellDyingWithCli(command: string): string[] {
+  return hasSetpriv ? [SETPRIV, "--pdeathsig", "KILL", "/bin/sh", "-c", command] : ["/bin/sh", "-c", command];
+}
+
 /** Runs commands on this machine with /bin/sh. */
 export class LocalTransport implements HostTransport {
   readonly label: string;
@@ -34,7 +47,8 @@ export class LocalTransport implements HostTransport {
   exec(command: string, options: ExecOptions = {}): Promise<ExecOutcome> {
     return new Promise((resolve, reject) => {
       // Own process group, so a timeout can end the command and all it started in the foreground.
-      const child = spawn("/bin/sh", ["-c", command], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+      const [file, ...args] = shellDyingWithCli(command);
+      const child = spawn(file ?? "/bin/sh", args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
       const group = child.pid;
       if (group !== undefined) runningGroups.add(group);
       const output = collectOutput(child.stdout, child.stderr, options.timeoutMs, () => {
