@@ -1,10 +1,11 @@
 import { parseSnapshotStatus } from "../etcd/snapshot.js";
 import { jsonLine, parseEndpointStatus } from "../etcd/status.js";
 import { archiveStamp } from "../plan/down.js";
-import { planFailover, type FailoverPlan } from "../plan/failover.js";
+import { failoverToolBlockers, planFailover, type FailoverPlan } from "../plan/failover.js";
 import { restoredStatusLine } from "../plan/failoverSteps.js";
 import { fenceSummary, type FenceMethod } from "../plan/fence.js";
-import { StateError } from "../runtime/errors.js";
+import { pairView } from "../plan/pairView.js";
+import { PreflightError, StateError } from "../runtime/errors.js";
 import { observePair } from "../runtime/observe.js";
 import { runSteps, type StepRecord } from "../runtime/runner.js";
 import { newCanaryValue, newClusterToken } from "../runtime/tokens.js";
@@ -133,9 +134,10 @@ export const failover: ChangeCommand<FailoverInput, PreparedFailover, FailoverRe
     const hosts = await ctx.hosts();
     const now = new Date();
     const fenceCommand = input.fenceCommand ?? hosts.pair.fenceCommand;
+    const observations = await observePair(hosts);
     const planned = planFailover({
       pair: hosts.pair,
-      observations: await observePair(hosts),
+      observations,
       service: (node) => hosts.service(node),
       ...(fenceCommand ? { fenceCommand } : {}),
       freshToken: newClusterToken(hosts.pair.cluster),
@@ -144,6 +146,8 @@ export const failover: ChangeCommand<FailoverInput, PreparedFailover, FailoverRe
       now: now.toISOString(),
     });
     if (!planned.ok) throw new StateError(planned.refusal.message, planned.refusal.hint);
+    const blockers = failoverToolBlockers(pairView(hosts.pair, observations), planned.plan);
+    if (blockers.length > 0) throw new PreflightError(blockers);
     return { plan: planned.plan, preparedMs: performance.now() - started };
   },
   intent: ({ plan }) => ({

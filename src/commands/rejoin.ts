@@ -1,7 +1,8 @@
 import { jsonLine, parseEndpointStatus } from "../etcd/status.js";
 import { archiveStamp } from "../plan/down.js";
-import { planRejoin, type RejoinPlan } from "../plan/rejoin.js";
-import { StateError } from "../runtime/errors.js";
+import { pairView } from "../plan/pairView.js";
+import { planRejoin, rejoinToolBlockers, type RejoinPlan } from "../plan/rejoin.js";
+import { PreflightError, StateError } from "../runtime/errors.js";
 import { observePair } from "../runtime/observe.js";
 import { runSteps, type StepRecord } from "../runtime/runner.js";
 import { newCanaryValue } from "../runtime/tokens.js";
@@ -68,15 +69,18 @@ export const rejoin: ChangeCommand<RejoinInput, PreparedRejoin, RejoinResult> = 
     const started = performance.now();
     const hosts = await ctx.hosts();
     const node = nodeNamed(hosts.pair, input.node);
+    const observations = await observePair(hosts);
     const planned = planRejoin({
       pair: hosts.pair,
-      observations: await observePair(hosts),
+      observations,
       node,
       service: (n) => hosts.service(n),
       stamp: archiveStamp(new Date()),
       canaryValue: newCanaryValue(),
     });
     if (!planned.ok) throw new StateError(planned.refusal.message, planned.refusal.hint);
+    const blockers = rejoinToolBlockers(pairView(hosts.pair, observations), node);
+    if (blockers.length > 0) throw new PreflightError(blockers);
     return { plan: planned.plan, started };
   },
   intent: ({ plan }, input) => ({

@@ -1,5 +1,5 @@
 import type { NodeSpec } from "../config/resolve.js";
-import { shJoin } from "../shell/quote.js";
+import { shJoin, shQuote } from "../shell/quote.js";
 import { tlsFlags } from "./etcdctl.js";
 import { clientUrl, peerUrl } from "./urls.js";
 import { compareVersions, hasEtcdutl, type EtcdVersion } from "./version.js";
@@ -9,8 +9,12 @@ import { field, parseLossless, toNumber } from "./json.js";
 export const BUMP_REVISION = 1_000_000_000;
 
 /** The offline snapshot tool: etcdutl from 3.5 (etcdctl's copy is deprecated there), etcdctl on 3.4. */
+export function snapshotToolName(version: EtcdVersion): "etcdutl" | "etcdctl" {
+  return hasEtcdutl(version) ? "etcdutl" : "etcdctl";
+}
+
 function snapshotTool(node: NodeSpec, version: EtcdVersion): string[] {
-  return hasEtcdutl(version) ? [`${node.binDir}/etcdutl`] : [`${node.binDir}/etcdctl`];
+  return [`${node.binDir}/${snapshotToolName(version)}`];
 }
 
 function prefix(version: EtcdVersion): string {
@@ -25,6 +29,32 @@ export function supportsBumpRevision(version: EtcdVersion): boolean {
 
 export function snapshotStatusCommand(node: NodeSpec, version: EtcdVersion, db: string): string {
   return prefix(version) + shJoin([...snapshotTool(node, version), "snapshot", "status", db, "-w", "json"]);
+}
+
+/**
+ * Checks a snapshot file as etcd's restore will, without changing anything: a regular, readable, non-empty file
+ * that ends in the sha256 `snapshot save` appends (restore finds it by the size: 32 bytes past a multiple of 512;
+ * without --skip-hash-check it refuses a file that lacks it or whose hash differs), and a db `snapshot status` reads.
+ * `snapshot status` alone checks neither: a truncated or altered file passes it. Prints the status JSON; otherwise
+ * exits 1 with one line on stderr saying what is wrong.
+ */
+export function snapshotVerifyCommand(node: NodeSpec, version: EtcdVersion, file: string): string {
+  const tool = `${snapshotToolName(version)} snapshot status`;
+  return [
+    `f=${shQuote(file)}`,
+    `fail() { echo "$1" >&2; exit 1; }`,
+    `[ -e "$f" ] || fail 'no such file'`,
+    `[ ! -d "$f" ] || fail 'is a directory, not a snapshot file'`,
+    `[ -f "$f" ] || fail 'is not a regular file'`,
+    `[ -r "$f" ] || fail 'cannot be read'`,
+    `s=$(stat -Lc %s "$f") && [ "$s" -gt 0 ] || fail 'is empty'`,
+    `[ $((s % 512)) -eq 32 ] || fail "does not end in the sha256 that 'snapshot save' appends ($s bytes): ` +
+      `it is cut short, not a snapshot, or a db copied from a data dir"`,
+    `[ "$(head -c $((s - 32)) "$f" | sha256sum | cut -c1-64)" = "$(tail -c 32 "$f" | od -An -v -tx1 | tr -d ' \n')" ] || ` +
+      `fail "fails its sha256 check: it changed after 'snapshot save' wrote it"`,
+    `st=$(${snapshotStatusCommand(node, version, file)} 2>&1) || fail "${tool} refuses it: $(printf '%s' "$st" | tail -n 1)"`,
+    `printf '%s\n' "$st"`,
+  ].join("; ");
 }
 
 export interface SnapshotStatus {

@@ -4,7 +4,9 @@ import type { ServiceManager } from "../service/types.js";
 import { isLeader } from "./checks.js";
 import { beginStep, assessLossStep, finishStep, replayStep, restoreStep, swapStep } from "./failoverSteps.js";
 import { chooseFence, fenceNeedsOperatorWord, fenceSteps, type FenceMethod } from "./fence.js";
+import { missingTools, toolsFor } from "./binaries.js";
 import type { NodeObservation } from "./observed.js";
+import type { Blocker } from "./preflight.js";
 import { pairView, type PairView } from "./pairView.js";
 import { firstRefusal, refuse, type Planned, type Refusal } from "./refusal.js";
 import type { Step } from "./step.js";
@@ -87,6 +89,19 @@ export function failoverRefusal(view: PairView, learner: NodeSpec): Refusal | un
         ? undefined
         : { message: `cannot read etcd's version on ${learner.name}`, hint: "run 'etcd-pair status'" },
   ]);
+}
+
+/**
+ * The binaries the failover's steps run on the learner's host: etcd and etcdctl, and the snapshot tool (etcdutl from
+ * 3.5) when it restores. Judged before the fence: a failover that stopped both nodes and then lacked one would leave
+ * the pair down.
+ */
+export function failoverToolBlockers(view: PairView, plan: FailoverPlan): Blocker[] {
+  const learner = view.pair.nodes.find((n) => n.name === plan.newMain);
+  if (!learner) return [];
+  const o = view.of(learner);
+  const restores = plan.steps.some((s) => s.id === "newmain.restore");
+  return missingTools(learner, o, restores && o.version ? toolsFor(o.version) : ["etcd", "etcdctl"]);
 }
 
 /** Steps that make the learner the main of a new generation; none once it leads that generation. */

@@ -1,5 +1,6 @@
 import type { EndpointStatus, MemberList } from "../etcd/status.js";
 import type { EtcdVersion } from "../etcd/version.js";
+import type { WalIdentity } from "../etcd/wal.js";
 
 /** What a node's data dir holds. "foreign": files, but no etcd member data. */
 export type DataDirState = "absent" | "empty" | "member" | "foreign";
@@ -32,6 +33,10 @@ export interface NodeObservation {
   version?: EtcdVersion;
   running: boolean;
   dataDir: DataDirState;
+  /** The member and cluster IDs the data dir's newest WAL file records, when it holds member data. */
+  walIdentity?: WalIdentity;
+  /** A local node's own dir (local.dir) as the probe found it; left out when it does not exist (or on SSH hosts). */
+  nodeDir?: { isDirectory: boolean; entries: string[] };
   /** The cluster token of the generation this node last joined (state/generation). */
   generation?: string;
   /** The cluster token in the node's current env file. */

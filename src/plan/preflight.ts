@@ -1,13 +1,14 @@
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
 import { peerUrl } from "../etcd/urls.js";
-import { parseTarballName, releaseArch } from "../etcd/install.js";
+import { parseTarballName } from "../etcd/install.js";
 import { needsInstall } from "./install.js";
-import { judgeVersion, type EtcdVersion } from "../etcd/version.js";
+import type { EtcdVersion } from "../etcd/version.js";
 import { nodeLayout } from "../config/layout.js";
 import type { NodeObservation } from "./observed.js";
 import { pairView } from "./pairView.js";
 import { DISK_FULL_BYTES } from "./pairState.js";
 import { peerOf } from "./pairView.js";
+import { DATA_GUARDS, HOST_GUARDS } from "./nodeGuards.js";
 
 /** Something that stops `up` before it touches any host. */
 export interface Blocker {
@@ -143,25 +144,23 @@ function expectedVersion(pair: PairSpec, o: NodeObservation): EtcdVersion | unde
   return pair.install.kind === "tarball" ? parseTarballName(pair.install.fileName)?.version : undefined;
 }
 
-/** What the tarball's name says, judged before it is uploaded: the version gate and the host's architecture. */
-function tarballChecks(pair: PairSpec, o: NodeObservation, block: (problem: string, fix: string) => void): void {
-  if (pair.install.kind !== "tarball") return;
-  const name = parseTarballName(pair.install.fileName);
-  if (!name) return; // Not an official name: the version is checked on the host right after the install.
-  const refusal = judgeVersion(name.version).refusal;
-  if (refusal) block(`${pair.install.fileName}: ${refusal}`, "point etcd.install.tarball at a fixed release");
-  if (o.arch && releaseArch(o.arch) !== name.arch) {
-    block(
-      `${pair.install.fileName} is built for ${name.arch}, but the host is ${o.arch}`,
-      `use the etcd-v${name.version.text}-linux-${releaseArch(o.arch)}.tar.gz release`,
-    );
-  }
+export interface PreflightOptions {
+  /**
+   * snapshot restore: both data dirs are archived first (what they hold is no obstacle), and the restore runs the
+   * host's own etcd binaries before `up` could install any (so every one must be there already).
+   */
+  replacingData?: boolean;
 }
 
-export function preflight(pair: PairSpec, observations: readonly NodeObservation[]): Preflight {
+export function preflight(
+  pair: PairSpec,
+  observations: readonly NodeObservation[],
+  options: PreflightOptions = {},
+): Preflight {
   const result: Preflight = { blockers: [], warnings: [] };
   const { blockers } = result;
   const view = pairView(pair, observations);
+  const guards = options.replacingData ? HOST_GUARDS : [...HOST_GUARDS, ...DATA_GUARDS];
   for (const node of pair.nodes) {
     const o = view.of(node);
     const block = (problem: string, fix: string) => blockers.push({ node: node.name, problem, fix });
@@ -169,65 +168,8 @@ export function preflight(pair: PairSpec, observations: readonly NodeObservation
       block(`host cannot be probed: ${o.error ?? "unknown error"}`, unreachableFix(o.error ?? ""));
       continue;
     }
-    const installing = needsInstall(pair, o);
-    if (installing && pair.install.kind === "tarball") tarballChecks(pair, o, block);
-    for (const tool of ["etcd", "etcdctl"] as const) {
-      if (!o.binaries[tool] && !installing) {
-        block(
-          `${node.binDir}/${tool} is missing or not executable`,
-          `install etcd 3.4.21+/3.5.5+ there, or set etcd.binDir (or nodes[].binDir) to where ${tool} is`,
-        );
-      }
-    }
-    if (o.binaries.etcd && !o.version && !installing) {
-      block(`could not read the version of ${node.binDir}/etcd`, `run '${node.binDir}/etcd --version' on the host`);
-    }
-    if (o.version && !installing) {
-      const verdict = judgeVersion(o.version);
-      if (verdict.refusal) block(verdict.refusal, "install a fixed etcd (3.4.21+, 3.5.5+ or 3.6) and run up again");
-    }
-    if (!o.running) {
-      for (const [what, portNumber] of [
-        ["client", node.clientPort],
-        ["peer", node.peerPort],
-      ] as const) {
-        if (o.listeningPorts.includes(portNumber)) {
-          block(
-            `${what} port ${portNumber} is in use by another process`,
-            `stop that process (ss -ltnp 'sport = :${portNumber}') or choose another ${what}Port in the config`,
-          );
-        }
-      }
-    }
-    if (node.host.kind === "ssh") {
-      if (!o.systemd) block("systemd is not the host's init", "etcd-pair runs etcd as a systemd service on SSH hosts");
-      // Debian's package creates the user; a tarball install creates it too.
-      if (!o.etcdUser && pair.install.kind === "preinstalled") {
-        block(
-          "there is no user etcd",
-          "create it: useradd --system --home-dir /var/lib/etcd --shell /usr/sbin/nologin etcd",
-        );
-      }
-    }
-    if (o.fenced) {
-      block(
-        `the pair failed over away from ${node.name} (${o.fenced})`,
-        `bring it back as the new learner with 'etcd-pair rejoin ${node.name}'`,
-      );
-    }
-    if (o.generation && o.dataDir !== "member") {
-      block(
-        `${node.name} was a member of cluster generation ${o.generation} but ${nodeLayout(node).dataDir} holds no member data`,
-        `if the other node holds the data, bring this one back with 'etcd-pair rejoin ${node.name}'; ` +
-          "to start over from nothing, 'etcd-pair down --purge' archives what is left",
-      );
-    }
-    if (o.dataDir === "foreign") {
-      block(
-        `${nodeLayout(node).dataDir} holds files that are not etcd member data`,
-        "move them elsewhere (etcd-pair never deletes data) or choose another local.dir",
-      );
-    }
+    const facts = { pair, node, o, installing: !options.replacingData && needsInstall(pair, o) };
+    for (const guard of guards) blockers.push(...guard(facts).map((p) => ({ node: node.name, ...p })));
     hostChecks(pair, node, o, block, (warning) => result.warnings.push(warning));
   }
   const versions = new Set(

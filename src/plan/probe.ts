@@ -7,6 +7,7 @@ import { endpointStatusArgs, etcdctl, memberListArgs } from "../etcd/etcdctl.js"
 import { parseSnapshotStatus } from "../etcd/snapshot.js";
 import { jsonLine, lastLine, parseEndpointStatus, parseMemberList } from "../etcd/status.js";
 import { parseEtcdVersionOutput } from "../etcd/version.js";
+import { parseWalHead } from "../etcd/wal.js";
 
 const MARK = "@@etcd-pair:";
 
@@ -54,6 +55,8 @@ export function probeCommand(node: NodeSpec, layout: NodeLayout, service: Servic
     `${section("binaries")}; for t in etcd etcdctl etcdutl; do [ -x ${q(node.binDir)}/$t ] && echo $t; done`,
     `${section("datadir")}; d=${q(layout.dataDir)}; if [ -d "$d/member" ]; then echo member; ` +
       `elif [ -d "$d" ] && [ -n "$(ls -A "$d")" ]; then echo foreign; elif [ -d "$d" ]; then echo empty; else echo absent; fi`,
+    // The head of the newest WAL file: its metadata record names the member's cluster.
+    `${section("wal")}; w=$(ls "$d"/member/wal/*.wal 2>/dev/null | tail -n 1); if [ -n "$w" ]; then od -An -v -tx1 -N 128 "$w"; fi`,
     `${section("generation")}; cat ${q(layout.generationFile)} 2>/dev/null || true`,
     `${section("envtoken")}; sed -n 's/^ETCD_INITIAL_CLUSTER_TOKEN=//p' ${q(layout.envFile)} 2>/dev/null || true`,
     `${section("envstate")}; sed -n 's/^ETCD_INITIAL_CLUSTER_STATE=//p' ${q(layout.envFile)} 2>/dev/null || true`,
@@ -69,6 +72,12 @@ export function probeCommand(node: NodeSpec, layout: NodeLayout, service: Servic
     // The data dir, or its nearest existing parent: df needs a path that exists.
     `${section("disk")}; p=${q(layout.dataDir)}; while [ ! -d "$p" ]; do ` +
       `case "$p" in */*) p=\${p%/*}; p=\${p:-/};; *) p=.;; esac; done; echo "$p"; df -Pk "$p" 2>/dev/null || true`,
+    ...(node.host.kind === "local"
+      ? [
+          `${section("nodedir")}; r=${q(layout.root)}; if [ -d "$r" ]; then echo dir; ls -A "$r" | head -n 100; ` +
+            `elif [ -e "$r" ]; then echo other; fi`,
+        ]
+      : []),
     ...(node.host.kind === "ssh"
       ? [
           `${section("packaged-unit")}; if [ -d /run/systemd/system ]; then ` +
@@ -243,6 +252,10 @@ export function parseProbe(nodeName: string, output: string, window?: ProbeWindo
   if (peerReach) observation.peerReach = peerReach;
   const packagedUnit = parsePackagedUnit(s.get("packaged-unit"));
   if (packagedUnit) observation.packagedUnit = packagedUnit;
+  const wal = parseWalHead(s.get("wal") ?? "");
+  if (wal) observation.walIdentity = wal;
+  const [kind, ...entries] = (s.get("nodedir") ?? "").split("\n");
+  if (kind === "dir" || kind === "other") observation.nodeDir = { isDirectory: kind === "dir", entries };
   const clock = window ? clockEstimate(s.get("clock"), window) : undefined;
   if (clock) Object.assign(observation, clock);
   const status = s.get("status");

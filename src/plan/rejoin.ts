@@ -7,7 +7,9 @@ import { lastLine } from "../etcd/status.js";
 import { pairVerificationSteps } from "./checks.js";
 import { assessLossStep } from "./failoverSteps.js";
 import { nodeLayout } from "../config/layout.js";
+import { missingTools } from "./binaries.js";
 import type { NodeObservation } from "./observed.js";
+import type { Blocker } from "./preflight.js";
 import type { Expectation, Step } from "./step.js";
 import type { StepPrefix } from "./stepIds.js";
 import { pairView, type PairView } from "./pairView.js";
@@ -118,6 +120,15 @@ export function rejoinRefusal(view: PairView, node: NodeSpec): Refusal | undefin
         : undefined;
     },
   ]);
+}
+
+/** The binaries rejoin runs: etcd and etcdctl on the node (start, checks), etcdctl on the main (member add/remove). */
+export function rejoinToolBlockers(view: PairView, node: NodeSpec): Blocker[] {
+  const main = view.leader();
+  return [
+    ...missingTools(node, view.of(node), ["etcd", "etcdctl"]),
+    ...(main && main.name !== node.name ? missingTools(main, view.of(main), ["etcdctl"]) : []),
+  ];
 }
 
 /** Brings a node back as the learner of the current main: its old data archived, never started on it. */

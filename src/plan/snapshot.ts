@@ -1,11 +1,14 @@
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
 import { restoreCommand, snapshotSaveCommand, snapshotStatusCommand } from "../etcd/snapshot.js";
+import { lastLine } from "../etcd/status.js";
 import type { EtcdVersion } from "../etcd/version.js";
+import type { ExecOutcome } from "../transport/types.js";
 import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "../service/types.js";
 import { swapStep } from "./failoverSteps.js";
 import { nodeLayout } from "../config/layout.js";
 import type { NodeObservation } from "./observed.js";
+import type { Blocker } from "./preflight.js";
 import { pairView } from "./pairView.js";
 import { archiveNodeStateStep } from "./rejoin.js";
 import type { Step } from "./step.js";
@@ -42,6 +45,22 @@ export function planSnapshotSave(main: NodeSpec, version: EtcdVersion, file: str
       actions: [{ kind: "exec", node: main.name, command: snapshotStatusCommand(main, version, file) }],
     },
   ];
+}
+
+/**
+ * What the read-only check of FILE on the main's host (snapshotVerifyCommand) says is wrong with it, if anything:
+ * judged before any node is stopped.
+ */
+export function judgeSnapshotFile(main: NodeSpec, file: string, outcome: ExecOutcome): Blocker | undefined {
+  if (outcome.code === 0 && outcome.stdout.includes('{"hash"')) return undefined;
+  const why = lastLine(outcome.stderr) || `could not be checked (exit code ${outcome.code})`;
+  return {
+    node: main.name,
+    problem: `snapshot ${file}: ${why}`,
+    fix: /^no such file/.test(why)
+      ? `check the path: the file is read on ${main.name}'s host (the first node's), relative paths from the current directory`
+      : "use a complete file written by 'etcd-pair snapshot save' (or 'etcdctl snapshot save'); copied, it must keep every byte",
+  };
 }
 
 export interface SnapshotRestoreInputs {

@@ -88,6 +88,9 @@ async function attempt(node: NodeSpec, transport: HostTransport, command: string
       node: node.name,
       busy: reply.holder ? describeHolder(reply.holder) : "a command that has not said who it is",
     };
+  // A user who may not sudo can run nothing on the host: the command's own probe refuses it and says how to fix it.
+  if (/^sudo: /m.test(outcome.stderr))
+    return { node: node.name, unreachable: `sudo -n failed: ${outcome.stderr.trim()}` };
   return {
     node: node.name,
     broken: {

@@ -1,7 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { parseVersion } from "../../src/etcd/version.js";
-import { planFailover } from "../../src/plan/failover.js";
+import { failoverToolBlockers, planFailover } from "../../src/plan/failover.js";
+import { pairView } from "../../src/plan/pairView.js";
+import { rejoinToolBlockers } from "../../src/plan/rejoin.js";
 import { nodeLayout } from "../../src/config/layout.js";
 import type { NodeObservation } from "../../src/plan/observed.js";
 import { printSteps } from "../../src/plan/printPlan.js";
@@ -147,5 +149,48 @@ describe("planFailover", () => {
     ],
   ])("refuses when %s", (_name, observations, message) => {
     expect(refusal(observations).message).toMatch(message);
+  });
+});
+
+describe("binaries a later step runs, checked before the first change", () => {
+  const view = (observations: NodeObservation[]) => pairView(DEMO_PAIR, observations);
+  const noEtcdutl = { etcd: true, etcdctl: true, etcdutl: false };
+  const problemsOf = (blockers: { node: string; problem: string }[]) => blockers.map((b) => `${b.node}: ${b.problem}`);
+
+  it("failover needs the learner's snapshot tool (etcdutl on 3.5) before it fences anyone", () => {
+    const learner = { ...runningLearner("beta", TOKEN), binaries: noEtcdutl };
+    const observations = [deadMain, learner];
+    expect(problemsOf(failoverToolBlockers(view(observations), plan(observations)))).toEqual([
+      expect.stringMatching(/^beta: \/usr\/bin\/etcdutl is missing or not executable: etcd 3\.5\.16 restores/),
+    ]);
+  });
+
+  it("failover on 3.4 restores with etcdctl, and needs no etcdutl", () => {
+    const learner = { ...runningLearner("beta", TOKEN), version: parseVersion("3.4.23"), binaries: noEtcdutl };
+    expect(failoverToolBlockers(view([deadMain, learner]), plan([deadMain, learner]))).toEqual([]);
+  });
+
+  it("a failover past its restore needs no snapshot tool", () => {
+    const swapped = freshHost("beta", {
+      dataDir: "member",
+      generation: NEW,
+      failoverToken: NEW,
+      envState: "new",
+      binaries: noEtcdutl,
+    });
+    const observations = [{ ...deadMain, fenced: "failed over" }, swapped];
+    expect(failoverToolBlockers(view(observations), plan(observations))).toEqual([]);
+  });
+
+  it("rejoin needs etcd and etcdctl on the node, etcdctl on the main", () => {
+    const main = runningMain("beta", [member(MAIN_ID, "beta", 23802, false)]);
+    const bare = freshHost("alpha", { binaries: { etcd: false, etcdctl: true, etcdutl: false } });
+    expect(problemsOf(rejoinToolBlockers(view([bare, main]), DEMO_PAIR.nodes[0]))).toEqual([
+      "alpha: /usr/bin/etcd is missing or not executable",
+    ]);
+    const mainWithout = { ...main, binaries: { etcd: true, etcdctl: false, etcdutl: true } };
+    expect(problemsOf(rejoinToolBlockers(view([freshHost("alpha"), mainWithout]), DEMO_PAIR.nodes[0]))).toEqual([
+      "beta: /usr/bin/etcdctl is missing or not executable",
+    ]);
   });
 });

@@ -165,6 +165,16 @@ describe("planUp", () => {
       /no longer a member/,
     ],
     [
+      "another cluster's member in the main's data dir",
+      [freshHost("alpha", { dataDir: "member" }), freshHost("beta")],
+      /holds an etcd member that this pair did not create/,
+    ],
+    [
+      "a 3.5 binDir without etcdutl",
+      [freshHost("alpha"), freshHost("beta", { binaries: { etcd: true, etcdctl: true, etcdutl: false } })],
+      /\/usr\/bin\/etcdutl is missing/,
+    ],
+    [
       "only the learner holds data",
       [freshHost("alpha"), freshHost("beta", { dataDir: "member" })],
       /new, empty cluster/,

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { NodeSpec } from "../../src/config/resolve.js";
-import { probeCommand } from "../../src/plan/probe.js";
+import type { NodeSpec, PairSpec } from "../../src/config/resolve.js";
+import { snapshotVerifyCommand } from "../../src/etcd/snapshot.js";
+import { peerUrl } from "../../src/etcd/urls.js";
+import { parseVersion, type EtcdVersion } from "../../src/etcd/version.js";
+import { bootstrapClusterId, parseWalHead } from "../../src/etcd/wal.js";
+import { ownEntries } from "../../src/plan/ownership.js";
+import { parseProbe, probeCommand } from "../../src/plan/probe.js";
+import { judgeSnapshotFile } from "../../src/plan/snapshot.js";
 import { nodeLayout } from "../../src/config/layout.js";
 import type { NodeObservation } from "../../src/plan/observed.js";
 import { LOW_FREE_BYTES, MIN_FREE_BYTES, preflight } from "../../src/plan/preflight.js";
@@ -81,7 +87,8 @@ describe("preflight", () => {
     });
 
     it("a member that exists already only needs room to restart: 64 MiB", () => {
-      const member = (availableBytes: number) => host("alpha", { dataDir: "member", disk: disk(availableBytes) });
+      const member = (availableBytes: number) =>
+        host("alpha", { dataDir: "member", generation: "demo-1-ab", disk: disk(availableBytes) });
       expect(preflight(SSH_PAIR, [member(0.5 * GiB), host("beta")]).blockers).toEqual([]);
       const full = preflight(SSH_PAIR, [member(10 * 1024 ** 2), host("beta")]);
       expect(full.blockers[0]?.problem).toContain("less than 64 MiB");
@@ -239,5 +246,155 @@ describe("probe command", () => {
     expect(command).toContain("etcd-pair 10.0.0.2 2380");
     expect(command).toContain(`echo "active=$(systemctl is-active etcd.service 2>/dev/null)"`);
     expect(command).toContain(`echo "enabled=$(systemctl is-enabled etcd.service 2>/dev/null)"`);
+  });
+});
+
+describe("preconditions of every later command", () => {
+  const TOKEN = "demo-1764000000-00000001";
+  const [alpha] = DEMO_PAIR.nodes;
+  const TARBALL_PAIR: PairSpec = {
+    ...SSH_PAIR,
+    install: { kind: "tarball", source: { file: "/t.tar.gz" }, sha256: "ab".repeat(32), fileName: "t.tar.gz" },
+  };
+  const noEtcdutl = { binaries: { etcd: true, etcdctl: true, etcdutl: false } };
+
+  it("refuses a 3.5 binDir without etcdutl, which failover and snapshot restore run; 3.4 needs none", () => {
+    const result = preflight(DEMO_PAIR, [freshHost("alpha", noEtcdutl), freshHost("beta")]);
+    expect(result.blockers).toEqual([
+      {
+        node: "alpha",
+        problem: expect.stringMatching(/^\/usr\/bin\/etcdutl is missing or not executable: etcd 3\.5\.16 restores/),
+        fix: expect.stringContaining("put etcdutl of the same release (etcd 3.5.16) into /usr/bin"),
+      },
+    ]);
+    const v34 = { ...noEtcdutl, version: parseVersion("3.4.23") };
+    expect(preflight(DEMO_PAIR, [freshHost("alpha", v34), freshHost("beta", v34)]).blockers).toEqual([]);
+  });
+
+  it("lets up install etcd from a tarball (it carries etcdutl), but not snapshot restore, which runs before up", () => {
+    const bare = { binaries: { etcd: false, etcdctl: false, etcdutl: false }, version: undefined };
+    const hosts = [host("alpha", bare), host("beta")];
+    expect(preflight(TARBALL_PAIR, hosts).blockers).toEqual([]);
+    expect(problems(preflight(TARBALL_PAIR, hosts, { replacingData: true }))).toMatch(/\/usr\/bin\/etcd is missing/);
+  });
+
+  describe("a data dir holding a member must hold this pair's", () => {
+    const member = (overrides: Partial<NodeObservation>) => freshHost("alpha", { dataDir: "member", ...overrides });
+    const judge = (o: NodeObservation) => problems(preflight(DEMO_PAIR, [o, freshHost("beta")]));
+    const clusterOf = (node: NodeSpec, token: string) => bootstrapClusterId(peerUrl(node), token);
+    const wal = (clusterId: string) => ({ walIdentity: { memberId: "1".repeat(16), clusterId } });
+
+    it("refuses a member nothing of this pair's claims", () => {
+      expect(judge(member({}))).toMatch(
+        /\/srv\/etcd-pair\/alpha\/data holds an etcd member that this pair did not create/,
+      );
+    });
+
+    it("refuses markers of another etcd-pair cluster", () => {
+      expect(judge(member({ generation: "prod-1764000000-00000001" }))).toContain(
+        "alpha's files belong to etcd-pair cluster prod, not demo",
+      );
+    });
+
+    it("refuses a member whose WAL names another cluster than its generation's", () => {
+      expect(judge(member({ generation: TOKEN, ...wal("0123456789abcdef") }))).toMatch(
+        /holds a member of cluster 0123456789abcdef, but this pair's generation demo-1764000000-00000001 is cluster [0-9a-f]{16}/,
+      );
+    });
+
+    it("accepts the cluster either node bootstrapped or restored with that token, by generation or env file", () => {
+      const [a, b] = DEMO_PAIR.nodes;
+      expect(judge(member({ generation: TOKEN, ...wal(clusterOf(a, TOKEN)) }))).toBe("");
+      expect(judge(member({ envToken: TOKEN, ...wal(clusterOf(b, TOKEN)) }))).toBe("");
+      expect(judge(member({ generation: TOKEN }))).toBe("");
+    });
+
+    it("is no obstacle to snapshot restore, which archives the data dir first", () => {
+      expect(preflight(DEMO_PAIR, [member({}), freshHost("beta")], { replacingData: true }).blockers).toEqual([]);
+    });
+  });
+
+  describe("a local node's dir must be its own", () => {
+    const own = ["archive", "data", "data.inspect", "etcd-start.sh", "etcd.env", "etcd.log", "etcd.pid", "etcdctl.env"];
+    const dir = (entries: string[], isDirectory = true) => freshHost("alpha", { nodeDir: { isDirectory, entries } });
+
+    it("passes a dir that holds only etcd-pair's own files", () => {
+      expect(
+        preflight(DEMO_PAIR, [dir([...own, "state", "trial-run.log", "lost+found"]), freshHost("beta")]).blockers,
+      ).toEqual([]);
+      expect(ownEntries({ ...alpha, tls: { caFile: "/srv/etcd-pair/alpha/pki/ca.crt" } as NodeSpec["tls"] })).toContain(
+        "pki",
+      );
+    });
+
+    it("refuses one shared with other content, naming it, and a path that is not a directory", () => {
+      const shared = preflight(DEMO_PAIR, [dir([...own, "notes.txt", "src"]), freshHost("beta")]);
+      expect(shared.blockers).toEqual([
+        {
+          node: "alpha",
+          problem: expect.stringContaining(
+            "/srv/etcd-pair/alpha (alpha's local.dir) holds files that are not etcd-pair's (notes.txt, src)",
+          ),
+          fix: expect.stringContaining("set alpha's local.dir to a new or empty directory"),
+        },
+      ]);
+      expect(problems(preflight(DEMO_PAIR, [dir([], false), freshHost("beta")]))).toContain(
+        "exists and is not a directory",
+      );
+    });
+  });
+
+  it("reads the member and cluster IDs from a WAL file's head, as etcd wrote them", () => {
+    const head = [
+      "04 00 00 00 00 00 00 84 08 04 10 00 00 00 00 00",
+      "1f 00 00 00 00 00 00 81 08 01 10 d5 c1 aa 8b 01",
+      "1a 15 08 fd 9f b6 d5 a9 a0 e1 94 83 01 10 de f5",
+      "90 fd fd da fd 80 2d 00 0e 00 00 00 00 00 00 82",
+    ].join("\n");
+    // etcd 3.5.16 bootstrapped with --initial-cluster e1=http://127.0.0.1:42380 --initial-cluster-token tok-1.
+    expect(parseWalHead(head)).toEqual({ memberId: "832985029aad8ffd", clusterId: "2d01f6d7dfa43ade" });
+    expect(bootstrapClusterId("http://127.0.0.1:42380", "tok-1")).toBe("2d01f6d7dfa43ade");
+    expect(parseWalHead("")).toBeUndefined();
+    expect(parseWalHead("ff ff ff ff ff ff ff 00 01 02")).toBeUndefined();
+  });
+
+  it("the probe reads the WAL's head and a local node's dir", () => {
+    const command = probeCommand(alpha, nodeLayout(alpha), localSupervisor(nodeLayout(alpha)), DEMO_PAIR.nodes[1]);
+    expect(command).toContain(`od -An -v -tx1 -N 128 "$w"`);
+    expect(command).toContain(`r=/srv/etcd-pair/alpha; if [ -d "$r" ]; then echo dir; ls -A "$r"`);
+    const o = parseProbe("alpha", "@@etcd-pair:nodedir\ndir\netcd.env\nnotes.txt\n@@etcd-pair:wal\n\n");
+    expect(o.nodeDir).toEqual({ isDirectory: true, entries: ["etcd.env", "notes.txt"] });
+    expect(o.walIdentity).toBeUndefined();
+  });
+
+  describe("snapshot restore's check of FILE", () => {
+    const outcome = (code: number, stdout: string, stderr = "") => ({ code, stdout, stderr });
+
+    it("passes what snapshot status read once the hash matched", () => {
+      const status = '{"hash":1,"revision":4,"totalKey":10,"totalSize":20480}';
+      expect(judgeSnapshotFile(alpha, "/s.db", outcome(0, status))).toBeUndefined();
+    });
+
+    it("names the file, the host and why, with a fix for a wrong path", () => {
+      expect(judgeSnapshotFile(alpha, "/s.db", outcome(1, "", "no such file\n"))).toEqual({
+        node: "alpha",
+        problem: "snapshot /s.db: no such file",
+        fix: expect.stringContaining("the file is read on alpha's host"),
+      });
+      expect(judgeSnapshotFile(alpha, "/s.db", outcome(1, "", "fails its sha256 check: x"))?.fix).toContain(
+        "complete file written by 'etcd-pair snapshot save'",
+      );
+    });
+
+    it("checks the appended sha256 and snapshot status with the version's own tool, reading only", () => {
+      const command = snapshotVerifyCommand(alpha, parseVersion("3.5.16") as EtcdVersion, "/my snap.db");
+      expect(command).toMatch(/^f='\/my snap\.db'; /);
+      expect(command).toContain(`[ $((s % 512)) -eq 32 ]`);
+      expect(command).toContain(`head -c $((s - 32)) "$f" | sha256sum`);
+      expect(command).toContain("/usr/bin/etcdutl snapshot status '/my snap.db' -w json");
+      expect(command).not.toMatch(/\b(rm|mv|cp|mkdir|chmod)\b/);
+      const v34 = snapshotVerifyCommand(alpha, parseVersion("3.4.23") as EtcdVersion, "/s.db");
+      expect(v34).toContain("ETCDCTL_API=3 /usr/bin/etcdctl snapshot status /s.db -w json");
+    });
   });
 });
