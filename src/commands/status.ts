@@ -7,7 +7,7 @@ import type { Hosts } from "../runtime/hosts.js";
 import { certificateFacts } from "../pki/facts.js";
 import { observePair } from "../runtime/observe.js";
 import { readPairLocks } from "../runtime/lock.js";
-import { currentGeneration, nextSteps, type Generation } from "../plan/nextSteps.js";
+import { currentGeneration, lastRoleChange, nextSteps, type Generation, type RoleChange } from "../plan/nextSteps.js";
 import { describeHolder, type LockHolder } from "../plan/lock.js";
 import { statusLeads } from "../plan/pairView.js";
 import { formatBytes, show, table } from "./text.js";
@@ -17,6 +17,8 @@ export interface StatusReport extends PairState {
   tls: TlsState;
   /** The generation the leader serves: when it began and whether a failover or up made it. */
   generation: Generation | null;
+  /** When the main last changed and how (switchover, failover, or up's bootstrap). */
+  lastRoleChange: RoleChange | null;
   /** Per node, the command holding the pair lock ("held") or a holder that died with it ("stale"). */
   locks: Record<string, { state: "held" | "stale"; holder: LockHolder }>;
   /** What to do next, one line per thing to act on; empty when the pair is healthy and idle. */
@@ -51,6 +53,8 @@ export async function readStatus(hosts: Hosts): Promise<StatusReport> {
     readPairLocks(hosts.pair.nodes, (name) => hosts.transport(name)),
   ]);
   const state = derivePairState(hosts.pair, observations);
+  const leader = observations.find((o) => statusLeads(o.status));
+  const generation = currentGeneration(leader);
   const tls = judgeTls(hosts.pair.tls ? certificates : undefined, new Date());
   const held = [...locks].flatMap(([node, lock]) =>
     lock.kind === "free" ? [] : [[node, { state: lock.kind, holder: lock.holder }] as const],
@@ -60,7 +64,8 @@ export async function readStatus(hosts: Hosts): Promise<StatusReport> {
     healthy: state.healthy && tls.problems.length === 0,
     problems: [...state.problems, ...tls.problems],
     tls,
-    generation: currentGeneration(observations.find((o) => statusLeads(o.status))),
+    generation,
+    lastRoleChange: lastRoleChange(leader, generation),
     locks: Object.fromEntries(held),
     next: nextSteps(hosts.pair, state.nodes, observations, locks),
   };
@@ -89,8 +94,13 @@ export function formatStatus(state: StatusReport): string {
   const summary = state.healthy
     ? `cluster ${state.cluster}: healthy, leader ${state.leader}\n`
     : `cluster ${state.cluster}: NOT HEALTHY\n${state.problems.map((p) => `  - ${p}\n`).join("")}`;
+  const change = state.lastRoleChange;
   const generation = state.generation
-    ? `generation ${state.generation.token}: began ${state.generation.began ?? "(time unknown)"} by ${state.generation.kind}\n`
+    ? `generation ${state.generation.token}, begun by ${state.generation.kind} at ${state.generation.began ?? "(time unknown)"}` +
+      (change
+        ? `; last role change: ${change.kind}${change.from ? ` from ${change.from}` : ""} at ${change.at ?? "?"}`
+        : "") +
+      "\n"
     : "";
   const locks = Object.entries(state.locks).map(
     ([node, lock]) =>

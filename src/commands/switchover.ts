@@ -78,6 +78,7 @@ export const switchover: ChangeCommand<SwitchoverInput, PreparedSwitchover, Swit
     "switch.move-leader",
     "switch.remove",
     "newmain.smoke",
+    "switch.record",
     "newmain.files",
     "oldmain.stop",
     "oldmain.archive",

@@ -22,6 +22,8 @@ export interface NodeLayout {
    * db it restored (the revision). A later rejoin of the old main measures that node's loss against it.
    */
   restoredFromFile: string;
+  /** Written by a switchover on the node it made main: `switchover <ISO time> <old main> <cluster token>`. */
+  roleChangeFile: string;
   /** Where a failover restores the learner's db before swapping it in for the data dir. */
   restoreDir: string;
   archiveDir: string;
@@ -52,6 +54,7 @@ export function nodeLayout(node: NodeSpec): NodeLayout {
     fencedFile: at("state", "fenced"),
     failoverTokenFile: at("state", "failover-token"),
     restoredFromFile: at("state", "restored-from"),
+    roleChangeFile: at("state", "role-change"),
     restoreDir: at("data.restoring"),
     archiveDir: at("archive"),
     logFile: at("etcd.log"),

@@ -24,6 +24,22 @@ export function currentGeneration(leader: NodeObservation | undefined): Generati
   };
 }
 
+/** The last time the main changed: a switchover it recorded in this generation, else the generation's start. */
+export interface RoleChange {
+  kind: "switchover" | "failover" | "up";
+  at: string | null;
+  /** The main before a switchover. */
+  from?: string;
+}
+
+export function lastRoleChange(leader: NodeObservation | undefined, generation: Generation | null): RoleChange | null {
+  if (!generation) return null;
+  const switched = leader?.switchedOver;
+  if (switched && switched.token === generation.token)
+    return { kind: "switchover", at: switched.at, from: switched.from };
+  return { kind: generation.kind, at: generation.began };
+}
+
 /** What an operator does next about one node: a command, and why. Undefined when the node needs nothing. */
 function nodeNext(
   pair: PairSpec,

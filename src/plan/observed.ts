@@ -49,6 +49,8 @@ export interface NodeObservation {
   failoverToken?: string;
   /** The generation a failover restored this node's data as, and the revision it restored (state/restored-from). */
   restoredFrom?: { token: string; revision: number };
+  /** When a switchover made this node main, from which node, in which generation (state/role-change). */
+  switchedOver?: { at: string; from: string; token: string };
   /** sha256 of the release tarball etcd-pair installed on this host, if it did. */
   installedTarball?: string;
   /** A restored data dir from a failover is waiting to be swapped in. */

@@ -63,6 +63,7 @@ export function probeCommand(node: NodeSpec, layout: NodeLayout, service: Servic
     `${section("fenced")}; cat ${q(layout.fencedFile)} 2>/dev/null || true`,
     `${section("failovertoken")}; cat ${q(layout.failoverTokenFile)} 2>/dev/null || true`,
     `${section("restoredfrom")}; cat ${q(layout.restoredFromFile)} 2>/dev/null || true`,
+    `${section("rolechange")}; cat ${q(layout.roleChangeFile)} 2>/dev/null || true`,
     `${section("installed")}; cat ${q(layout.installMarkerFile)} 2>/dev/null || true`,
     `${section("restoring")}; [ -d ${q(`${layout.restoreDir}/member`)} ] && echo yes || true`,
     `${section("hashes")}; sha256sum ${managedFiles(node, layout, service).map(q).join(" ")} 2>/dev/null || true`,
@@ -208,6 +209,12 @@ export function parseRestoredFrom(text: string): { token: string; revision: numb
   }
 }
 
+/** state/role-change: `switchover <ISO time> <old main> <cluster token>`. */
+export function parseRoleChange(text: string): NodeObservation["switchedOver"] {
+  const [kind, at, from, token] = text.trim().split(" ");
+  return kind === "switchover" && at && from && token ? { at, from, token } : undefined;
+}
+
 function unquote(value: string): string {
   const trimmed = value.trim();
   return trimmed.startsWith("'") && trimmed.endsWith("'") ? trimmed.slice(1, -1) : trimmed;
@@ -236,6 +243,7 @@ export function parseProbe(nodeName: string, output: string, window?: ProbeWindo
     fenced: s.get("fenced") || undefined,
     failoverToken: s.get("failovertoken") || undefined,
     restoredFrom: parseRestoredFrom(s.get("restoredfrom") ?? ""),
+    switchedOver: parseRoleChange(s.get("rolechange") ?? ""),
     installedTarball: s.get("installed") || undefined,
     restoring: s.get("restoring") === "yes",
     fileHashes,

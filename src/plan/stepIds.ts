@@ -50,6 +50,7 @@ export const STEP_CATALOG = {
   "switch.caught-up": "wait until the learner has applied everything the main has (else refuse, nothing changed)",
   "switch.promote": "promote the learner to a voter (two voters from here until the old main is removed)",
   "switch.move-leader": "move the leadership to the promoted member",
+  "switch.record": "record on the new main when it took over and from whom (status shows it)",
   "switch.remove": "remove the old main from the cluster, through the new leader",
   "oldmain.stop": "stop etcd on the old main (it exits by itself once removed) and keep it stopped",
   "oldmain.archive": "archive the old main's data dir and markers (never deleted)",

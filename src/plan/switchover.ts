@@ -12,6 +12,8 @@ import { archiveNodeStateStep, memberRemoveStep } from "./rejoin.js";
 import type { Expectation, Step } from "./step.js";
 import { fileSteps, mainSmokeStep, stopStep } from "./steps.js";
 import { joinSteps } from "./up.js";
+import { nodeLayout } from "../config/layout.js";
+import { shQuote } from "../shell/quote.js";
 
 export interface SwitchoverInputs {
   pair: PairSpec;
@@ -164,6 +166,25 @@ function moveLeaderStep(target: NodeSpec, oldMain: NodeSpec, targetId: string): 
   };
 }
 
+/** The marker status reads "last role change" from; the host's clock (preflight keeps the two within 1 s). */
+function recordSwitchoverStep(target: NodeSpec, oldMain: NodeSpec, token: string): Step {
+  const layout = nodeLayout(target);
+  const record = `switchover "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${shQuote(oldMain.name)} ${shQuote(token)}`;
+  return {
+    id: "switch.record",
+    title: `record on ${target.name} that it took over from ${oldMain.name} by switchover`,
+    node: target.name,
+    kind: "change",
+    actions: [
+      {
+        kind: "exec",
+        node: target.name,
+        command: `mkdir -p ${shQuote(layout.stateDir)} && echo ${record} >${shQuote(layout.roleChangeFile)}`,
+      },
+    ],
+  };
+}
+
 /**
  * Planned role swap with no loss: wait until the learner has applied everything, promote it, move the
  * leadership to it, remove the old main, archive the old main's data and bring it back as the learner.
@@ -193,6 +214,7 @@ export function planSwitchover(inputs: SwitchoverInputs): Planned<SwitchoverPlan
   }
   if (oldMember) steps.push(memberRemoveStep(target, oldMember, oldMain.name, "switch"));
   steps.push(mainSmokeStep(target, "newmain", token, inputs.canaryValue));
+  steps.push(recordSwitchoverStep(target, oldMain, token));
   steps.push(...fileSteps(inputs.pair, target, "newmain", { as: "main", token }, targetObs, inputs.service(target)));
   // The removed old main exits by itself; stopping makes sure, and its service must not bring it back.
   steps.push(stopStep(oldMain, "oldmain", inputs.service(oldMain)));

@@ -125,6 +125,8 @@ describe.each(TEST_BUILDS)("the pair lock on etcd $series", (build) => {
       /another command is changing this pair: `etcd-pair -c \S+ switchover --yes --to beta`/,
     );
     expect((await pair.run(["check"])).code).toBe(0);
+    const status = JSON.parse((await pair.run(["status", "--json"])).stdout) as { lastRoleChange: unknown };
+    expect(status.lastRoleChange).toEqual({ kind: "switchover", at: expect.stringMatching(/^20\d\d-/), from: "alpha" });
   });
 
   it("a second holder cannot take a held lock, in the same process or not", async () => {

@@ -7,7 +7,8 @@ import {
   type LockHolder,
   type LockState,
 } from "../../src/plan/lock.js";
-import { currentGeneration, nextSteps } from "../../src/plan/nextSteps.js";
+import { currentGeneration, lastRoleChange, nextSteps } from "../../src/plan/nextSteps.js";
+import { parseRoleChange } from "../../src/plan/probe.js";
 import { derivePairState } from "../../src/plan/pairState.js";
 import type { NodeObservation } from "../../src/plan/observed.js";
 import { unreachable } from "../../src/plan/observed.js";
@@ -100,5 +101,25 @@ describe("status's next: lines", () => {
     expect(currentGeneration(main)).toEqual({ token: TOKEN, began: "2026-11-30T22:20:56Z", kind: "up" });
     expect(currentGeneration({ ...main, restoredFrom: { token: TOKEN, revision: 7 } })?.kind).toBe("failover");
     expect(currentGeneration(undefined)).toBeNull();
+  });
+
+  it("the last role change: a switchover recorded in this generation, else the generation's own start", () => {
+    const switched = parseRoleChange(`switchover 2026-11-30T23:01:02Z alpha ${TOKEN}\n`);
+    expect(switched).toEqual({ at: "2026-11-30T23:01:02Z", from: "alpha", token: TOKEN });
+    const main = { ...runningMain("beta", both), generation: TOKEN, switchedOver: switched };
+    expect(lastRoleChange(main, currentGeneration(main))).toEqual({
+      kind: "switchover",
+      at: "2026-11-30T23:01:02Z",
+      from: "alpha",
+    });
+    // A switchover of an older generation: a failover came after it.
+    const later = "demo-1796080000-0a0b0c0d";
+    const failedOver = { ...main, generation: later, restoredFrom: { token: later, revision: 9 } };
+    expect(lastRoleChange(failedOver, currentGeneration(failedOver))).toEqual({
+      kind: "failover",
+      at: "2026-11-30T23:06:40Z",
+    });
+    expect(parseRoleChange("switchover 2026-11-30T23:01:02Z")).toBeUndefined();
+    expect(lastRoleChange(undefined, null)).toBeNull();
   });
 });

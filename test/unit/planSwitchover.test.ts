@@ -44,6 +44,7 @@ describe("planSwitchover", () => {
       "switch.move-leader",
       "switch.remove",
       "newmain.smoke",
+      "switch.record",
       "newmain.files",
       "oldmain.stop",
       "oldmain.archive",
