@@ -62,7 +62,10 @@ function nodeNext(
   if (node.role === "follower")
     return `etcd-pair switchover --yes: ${node.name} is a second voter (a switchover cut short?); a re-run ends it with one learner`;
   if (node.role === "unknown" && o.running)
-    return `etcd on ${node.name} runs but does not answer (hung?): read ${log}; restart it if it stays so`;
+    return (
+      `etcd on ${node.name}${o.pid ? ` (pid ${o.pid})` : ""} runs but does not answer (hung?): ` +
+      `read ${log}; restart it if it stays so`
+    );
   return undefined;
 }
 

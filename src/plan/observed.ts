@@ -32,6 +32,8 @@ export interface NodeObservation {
   /** undefined when etcd is missing or its version output was not understood. */
   version?: EtcdVersion;
   running: boolean;
+  /** etcd's pid on its host, when it runs. */
+  pid?: number;
   dataDir: DataDirState;
   /** The member and cluster IDs the data dir's newest WAL file records, when it holds member data. */
   walIdentity?: WalIdentity;

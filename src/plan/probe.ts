@@ -46,9 +46,11 @@ export function probeCommand(node: NodeSpec, layout: NodeLayout, service: Servic
   const stage = (commands: string) => `{ exec 3<&0 </dev/null; ${commands}; cat <&3; }`;
   const version = stage(`${section("version")}; ${bin("etcd")} --version 2>/dev/null || true`);
   const member = stage(
-    `if ${service.isRunning()}; then ${section("running")}; ` +
-      `st=$(${etcdctl(node, endpointStatusArgs)} 2>&1) || true; ${section("status")}; echo "$st"; ` +
-      `case "$st" in *'"isLearner":true'*) ;; *) ${section("members")}; ${etcdctl(node, memberListArgs)} 2>&1 || true;; esac; fi`,
+    `if ${service.isRunning()}; then ${section("running")}; ${section("pid")}; ${service.mainPid()} 2>/dev/null || true; ` +
+      // A member that did not answer its status (hung, starting) would only make member list wait as long again.
+      `ok=; st=$(${etcdctl(node, endpointStatusArgs)} 2>&1) && ok=1; ${section("status")}; echo "$st"; ` +
+      `if [ -n "$ok" ]; then case "$st" in *'"isLearner":true'*) ;; *) ${section("members")}; ` +
+      `${etcdctl(node, memberListArgs)} 2>&1 || true;; esac; fi; fi`,
   );
   const body = [
     `exec 3<&0 </dev/null; t0=$(date +%s%N)`,
@@ -236,6 +238,7 @@ export function parseProbe(nodeName: string, output: string, window?: ProbeWindo
     binaries: { etcd: binaries.has("etcd"), etcdctl: binaries.has("etcdctl"), etcdutl: binaries.has("etcdutl") },
     version: parseEtcdVersionOutput(s.get("version") ?? ""),
     running: s.has("running"),
+    ...(Number(s.get("pid")) > 0 ? { pid: Number(s.get("pid")) } : {}),
     dataDir: (s.get("datadir") as DataDirState | undefined) ?? "absent",
     generation: s.get("generation") || undefined,
     envToken: unquote(s.get("envtoken") ?? "") || undefined,

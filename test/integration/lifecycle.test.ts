@@ -128,6 +128,26 @@ describe.each(TEST_BUILDS)("lifecycle on etcd $series", (build) => {
     expect(onLearner.trim()).toBe("kept");
   });
 
+  it("status says what to do next: a stopped learner (up), a hung one (its pid)", async () => {
+    await pair.kill("beta", "SIGKILL");
+    const stopped = await pair.run(["status"]);
+    expect(stopped.stdout).toMatch(/^next: etcd-pair up: starts beta again as alpha's learner/m);
+    expect((await pair.run(["up"])).code).toBe(0);
+    const pid = await pair.etcdPid("beta");
+    if (!pid) throw new Error("beta's etcd is not running after up");
+    process.kill(pid, "SIGSTOP");
+    try {
+      const hung = await pair.run(["status"]);
+      expect(hung.code).toBe(3);
+      expect(hung.stdout).toMatch(
+        new RegExp(`^next: etcd on beta \\(pid ${pid}\\) runs but does not answer \\(hung\\?\\)`, "m"),
+      );
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    expect((await status()).state.healthy).toBe(true);
+  });
+
   it("down stops both; up starts them again with their data", async () => {
     const down = await pair.run(["down"]);
     expect(down.code).toBe(0);

@@ -75,10 +75,10 @@ describe("status's next: lines", () => {
     expect(next([unreachable("alpha", "connect ECONNREFUSED"), runningLearner("beta")])[0]).toMatch(
       /^reach alpha's host \(connect ECONNREFUSED\)/,
     );
-    const hung = { ...runningLearner("beta"), statusError: "context deadline exceeded" };
+    const hung = { ...runningLearner("beta"), statusError: "context deadline exceeded", pid: 4242 };
     delete hung.status;
     expect(next([runningMain("alpha", both), hung])).toEqual([
-      expect.stringMatching(/^etcd on beta runs but does not answer \(hung\?\): read \S+etcd\.log/),
+      expect.stringMatching(/^etcd on beta \(pid 4242\) runs but does not answer \(hung\?\): read \S+etcd\.log/),
     ]);
   });
 
