@@ -5,8 +5,11 @@ import type { ServiceManager } from "../service/types.js";
 import type { NodeObservation } from "./observed.js";
 import type { Step } from "./step.js";
 
-/** The node that runs commands on the controller itself, e.g. a fence command that powers a host off. */
-export const CONTROLLER = "controller";
+/**
+ * Where a step runs on the controller itself, e.g. a fence command that powers a host off. The space keeps it
+ * out of the node names the config allows (lowercase DNS labels): no node, whatever its name, is the controller.
+ */
+export const CONTROLLER = "the controller";
 
 export type FenceMethod = "stopped-on-host" | "fence-command" | "operator-confirmed" | "already-fenced";
 

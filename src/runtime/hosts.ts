@@ -30,6 +30,7 @@ export class Hosts {
     return node;
   }
 
+  /** The transport of a node, or the controller's own (CONTROLLER, a key no node name can take). */
   transport(name: string): HostTransport {
     let transport = this.transports.get(name);
     if (!transport) {

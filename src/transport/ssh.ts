@@ -1,9 +1,19 @@
-import { appendFile, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import type { Client, ConnectConfig } from "ssh2";
 import type { SshHost } from "../config/resolve.js";
 import type { ExecOutcome } from "./types.js";
 import { shQuote } from "../shell/quote.js";
-import { judgeHostKey, knownHostsLine, knownHostsName, parseKnownHosts } from "./knownHosts.js";
+import {
+  appendKnownHost,
+  hostKeyAlgorithmsFor,
+  hostKeyRefusal,
+  hostKeyTypesNotOffered,
+  hostKeyTypesUnusable,
+  judgeHostKey,
+  knownHostsName,
+  knownKeyTypes,
+  parseKnownHosts,
+} from "./knownHosts.js";
 import { collectOutput, holdOutput, type HeldCommand } from "./output.js";
 import { TransportError, type ExecOptions, type HostTransport } from "./types.js";
 
@@ -14,6 +24,17 @@ export interface SshTarget extends Omit<SshHost, "kind"> {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Why a connection failed, in the operator's terms. */
+function connectFailure(message: string, target: SshTarget, name: string, knownTypes: readonly string[]): string {
+  if (/no matching host key format/.test(message) && knownTypes.length > 0) {
+    return hostKeyTypesNotOffered(name, target.knownHostsFile, knownTypes);
+  }
+  if (/authentication methods failed/.test(message)) {
+    return `authentication as ${target.user} failed: check ssh.user and ssh.identityFile`;
+  }
+  return message;
+}
 
 /** One SSH connection per host, opened on first use and reused for every command. */
 export class SshTransport implements HostTransport {
@@ -34,6 +55,12 @@ export class SshTransport implements HostTransport {
     const known = await readFile(target.knownHostsFile, "utf8").catch(() => "");
     const entries = parseKnownHosts(known);
     const name = knownHostsName(target.host, target.port);
+    // A known host is offered only the algorithms of its known key types: it must prove a key we know.
+    const knownTypes = knownKeyTypes(entries, name);
+    const serverHostKey = hostKeyAlgorithmsFor(knownTypes);
+    if (knownTypes.length > 0 && serverHostKey.length === 0) {
+      throw this.fail(hostKeyTypesUnusable(name, target.knownHostsFile, knownTypes));
+    }
     let keyProblem: string | undefined;
     let newKey: Buffer | undefined;
     const config: ConnectConfig = {
@@ -43,18 +70,16 @@ export class SshTransport implements HostTransport {
       readyTimeout: CONNECT_TIMEOUT_MS,
       keepaliveInterval: 10_000,
       keepaliveCountMax: 3,
+      ...(serverHostKey.length > 0 ? { algorithms: { serverHostKey } } : {}),
       hostVerifier: (key: Buffer) => {
         const verdict = judgeHostKey(entries, name, key);
         if (verdict === "match") return true;
+        // Only a host known_hosts knows nothing of is recorded: never a revoked key, never a second type.
         if (verdict === "unknown" && target.acceptNewHostKeys) {
           newKey = key;
           return true;
         }
-        keyProblem =
-          verdict === "changed"
-            ? `host key of ${name} CHANGED (it differs from ${target.knownHostsFile}): possible man-in-the-middle; ` +
-              `if the host was reinstalled, remove its old line (ssh-keygen -R '${name}' -f ${target.knownHostsFile})`
-            : `host key of ${name} is unknown (not in ${target.knownHostsFile}); check it and pass --accept-new-host-keys to record it`;
+        keyProblem = hostKeyRefusal(verdict, name, target.knownHostsFile, key);
         return false;
       },
     };
@@ -73,12 +98,7 @@ export class SshTransport implements HostTransport {
     await new Promise<void>((resolve, reject) => {
       client.once("ready", () => resolve());
       client.once("error", (err) => {
-        const detail =
-          keyProblem ??
-          (/authentication methods failed/.test(err.message)
-            ? `authentication as ${target.user} failed: check ssh.user and ssh.identityFile`
-            : err.message);
-        reject(this.fail(detail));
+        reject(this.fail(keyProblem ?? connectFailure(err.message, target, name, knownTypes)));
       });
       try {
         client.connect(config);
@@ -86,7 +106,7 @@ export class SshTransport implements HostTransport {
         reject(this.fail(`cannot use identity file ${target.identityFile ?? "(agent)"}: ${(err as Error).message}`));
       }
     });
-    if (newKey) await appendFile(target.knownHostsFile, knownHostsLine(name, newKey), { mode: 0o600 });
+    if (newKey) await appendKnownHost(target.knownHostsFile, name, newKey);
     return client;
   }
 

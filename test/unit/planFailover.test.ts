@@ -93,7 +93,7 @@ describe("planFailover", () => {
     const gone: NodeObservation = { ...freshHost("alpha"), reachable: false, error: "no route to host" };
     const withCommand = plan([gone, runningLearner("beta", TOKEN)], "ipmitool chassis power off");
     expect(withCommand).toMatchObject({ fence: "fence-command", needsOperatorWord: false });
-    expect(withCommand.steps[0]).toMatchObject({ id: "fence.command", node: "controller" });
+    expect(withCommand.steps[0]).toMatchObject({ id: "fence.command", node: "the controller" });
     // The command learns which node to fence (either can be the main by then); sh runs it as planned.
     const fence = plan(
       [gone, runningLearner("beta", TOKEN)],
