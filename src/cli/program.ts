@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { COMMANDS } from "../commands/index.js";
@@ -9,6 +9,7 @@ import type { Step } from "../plan/step.js";
 import { UsageError } from "../runtime/errors.js";
 import { Hosts } from "../runtime/hosts.js";
 import { loadPair, CONFIG_ENV, DEFAULT_CONFIG } from "../runtime/configFile.js";
+import { makeDirs, refuseUnwritableDir } from "../runtime/writableTarget.js";
 import { confirm } from "./confirm.js";
 import { StderrReporter } from "./reporter.js";
 
@@ -35,7 +36,7 @@ async function writeGeneratedFiles(dir: string, steps: readonly Step[]): Promise
     for (const action of step.actions) {
       if (action.kind !== "upload") continue;
       const target = path.join(dir, action.node, action.path);
-      await mkdir(path.dirname(target), { recursive: true });
+      await makeDirs(path.dirname(target));
       await writeFile(target, action.content, { mode: action.mode });
       written.push(target);
     }
@@ -84,6 +85,12 @@ async function invoke(spec: AnyCommand, args: readonly string[], command: Comman
   const dryRun = spec.changesHosts && (spec.dryRunOnly === true || flags.dryRun === true);
   if (flags.writeFiles !== undefined && !dryRun) {
     throw new UsageError("--write-files writes the files of a dry run", "add --dry-run");
+  }
+  // Before any host is probed: a target that cannot take the files is refused at once.
+  if (flags.writeFiles !== undefined) {
+    if (!flags.writeFiles.trim())
+      throw new UsageError("--write-files needs a directory", "e.g. --write-files ./review");
+    await refuseUnwritableDir(flags.writeFiles, "--write-files", "name a directory you can write, e.g. ./review");
   }
   const { ctx, close } = openContext(command.optsWithGlobals<GlobalOptions>(), dryRun, spec.quietSteps === true);
   try {
@@ -159,13 +166,15 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .option("-c, --config <file>", `config file (default: $${CONFIG_ENV}, then ./${DEFAULT_CONFIG})`)
     .option("--accept-new-host-keys", "record SSH host keys not yet in known_hosts (changed keys are always refused)")
+    .option("--debug", "print the stack trace of an unexpected error (never needed for a refusal or a failed step)")
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .configureHelp({ showGlobalOptions: true })
     .addHelpText(
       "after",
       `
-Exit codes: 0 ok, 1 failed, 2 usage or config error (nothing touched), 3 unhealthy, 130 interrupted.
+Exit codes: 0 ok, 1 failed (a step, or an unexpected error), 2 usage, config error or refusal (nothing
+touched), 3 unhealthy, 130 interrupted.
 Progress goes to stderr, data to stdout. NO_COLOR disables colors.`,
     );
   for (const spec of COMMANDS) register(program, spec);

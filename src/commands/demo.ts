@@ -7,7 +7,7 @@ import { resolvePair } from "../config/resolve.js";
 import type { NodeSpec } from "../config/resolve.js";
 import { nodeLayout } from "../config/layout.js";
 import { shQuote } from "../shell/quote.js";
-import { StateError } from "../runtime/errors.js";
+import { CommandFailure, PreflightError, StateError } from "../runtime/errors.js";
 import { Hosts } from "../runtime/hosts.js";
 import type { Reporter } from "../runtime/runner.js";
 import { formatMs } from "./text.js";
@@ -130,7 +130,7 @@ async function runDemo(binDir: string, cleanup: boolean, reporter: Reporter): Pr
   const configFile = path.join(dir, "etcd-pair.yaml");
   const text = demoConfig(binDir, await freePorts(4));
   await writeFile(configFile, text);
-  const hosts = new Hosts(resolvePair(parseConfig(text, configFile), dir));
+  const hosts = new Hosts(resolvePair(parseConfig(text, configFile, { configDir: dir }), dir));
   const ctx = contextOf(hosts, reporter, configFile);
   const [alpha, beta] = hosts.pair.nodes;
   const timeline: DemoResult["timeline"] = [];
@@ -145,7 +145,7 @@ async function runDemo(binDir: string, cleanup: boolean, reporter: Reporter): Pr
     const result = await timed("check", () => execute(check, ctx, {}));
     if (!result.healthy) {
       const failed = result.checks.filter((c) => !c.ok).map((c) => c.detail);
-      throw new StateError(`check failed ${when}`, failed.join("; "));
+      throw new CommandFailure(`check failed ${when}`, failed.join("; "));
     }
     return result;
   };
@@ -182,10 +182,16 @@ async function runDemo(binDir: string, cleanup: boolean, reporter: Reporter): Pr
     // A failed demo leaves nothing running: stop what it may have started, keep its files for reading.
     reporter.info(`demo failed; stopping its etcd processes (files kept in ${dir})`);
     await execute(down, ctx, { purge: false }).catch(() => undefined);
-    throw err;
+    throw asDemoFailure(err, dir);
   } finally {
     await hosts.close();
   }
+}
+
+/** A refusal inside the demo comes after its own changes (files, processes): a failure (exit 1), not exit 2. */
+function asDemoFailure(err: unknown, dir: string): unknown {
+  const refusal = err instanceof StateError || err instanceof UsageError || err instanceof PreflightError;
+  return refusal ? new CommandFailure(`demo stopped: ${err.message}`, `its files are kept in ${dir}`) : err;
 }
 
 /** How this CLI was started, so printed commands can be pasted: `etcd-pair` when on PATH, else node + script. */

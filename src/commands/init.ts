@@ -3,6 +3,7 @@ import { STARTER_CONFIG } from "../config/starter.js";
 import { DEFAULT_CONFIG } from "../runtime/configFile.js";
 import type { LookCommand } from "./command.js";
 import { UsageError } from "../runtime/errors.js";
+import { refuseUnwritableFile } from "../runtime/writableTarget.js";
 
 interface InitInput {
   file: string;
@@ -15,8 +16,13 @@ export const init: LookCommand<InitInput, null, { file: string }> = {
   arguments: [{ name: "[file]", description: "where to write it", default: DEFAULT_CONFIG }],
   options: [{ flags: "--force", description: "overwrite an existing file" }],
   changesHosts: false,
-  input: ([file], options) => ({ file: file || DEFAULT_CONFIG, force: options.force === true }),
+  input: ([file], options) => {
+    if (file !== undefined && !file.trim()) throw new UsageError("init needs a file name", `e.g. ${DEFAULT_CONFIG}`);
+    return { file: file || DEFAULT_CONFIG, force: options.force === true };
+  },
   prepare: async (_ctx, input) => {
+    // Tried before the question of overwriting: a directory or a missing one is never "exists already".
+    await refuseUnwritableFile(input.file, "init");
     const exists = await access(input.file).then(
       () => true,
       () => false,

@@ -87,7 +87,12 @@ export const switchover: ChangeCommand<SwitchoverInput, PreparedSwitchover, Swit
   ],
   input: (_args, options) => {
     const seconds = Number(stringOption(options, "catchUpTimeout"));
-    if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError("--catch-up-timeout takes a number of seconds");
+    // A day at most: beyond that a learner is not catching up (and timers overflow at 24.8 days).
+    if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
+      throw new UsageError(
+        `--catch-up-timeout takes a number of seconds above 0 and at most 86400, not ${stringOption(options, "catchUpTimeout")}`,
+      );
+    }
     const to = stringOption(options, "to");
     return { ...(to ? { to } : {}), catchUpTimeoutMs: seconds * 1000 };
   },

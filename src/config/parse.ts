@@ -1,5 +1,6 @@
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import type { z } from "zod";
+import { pathProblems, type DirInspector } from "./paths.js";
 import { configSchema, type Config } from "./schema.js";
 
 export interface ConfigProblem {
@@ -35,10 +36,54 @@ export function fieldName(path: readonly PathKey[]): string {
   );
 }
 
-/** Parses and validates config text. `file` is only used in messages. */
-export function parseConfig(text: string, file: string): Config {
+/** Where the config file lies, for the checks of the paths it names on this machine (see paths.ts). */
+export interface ConfigPlace {
+  /** The config file's dir: relative paths in it start there. */
+  configDir: string;
+  /** Looks at this machine's file system (the CLI passes one; the pure core does no I/O). */
+  notADirectory?: DirInspector;
+}
+
+/** Parses and validates config text. `file` is only used in messages; with `place`, paths are checked too. */
+export function parseConfig(text: string, file: string, place?: ConfigPlace): Config {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const { doc, raw } = readYaml(text, file, lineCounter);
+  const locate = (path: readonly PathKey[], key?: string) => {
+    const offset = offsetOf(doc, path, key);
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(
+      file,
+      result.error.issues.flatMap((issue) => problemsOf(issue, raw, locate)),
+    );
+  }
+  const semantic = [
+    ...semanticProblems(result.data),
+    ...(place ? pathProblems(result.data, place.configDir, place.notADirectory) : []),
+  ];
+  if (semantic.length > 0) {
+    throw new ConfigError(
+      file,
+      semantic.map(({ path, message }) => ({ field: fieldName(path), ...locate(path), message })),
+    );
+  }
+  return result.data;
+}
+
+/**
+ * The YAML document and its plain value. Anything the YAML library throws (an alias bomb: "billion laughs")
+ * becomes a ConfigError at the place it concerns, not a stack trace.
+ */
+function readYaml(text: string, file: string, lineCounter: LineCounter): { doc: Document; raw: unknown } {
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (err) {
+    throw new ConfigError(file, [{ field: "", line: 1, column: 1, message: `YAML: ${firstLine(String(err))}` }]);
+  }
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
@@ -48,27 +93,29 @@ export function parseConfig(text: string, file: string): Config {
       }),
     );
   }
-  const locate = (path: readonly PathKey[], key?: string) => {
-    const offset = offsetOf(doc, path, key);
-    const pos = lineCounter.linePos(offset);
-    return { line: pos.line, column: pos.col };
-  };
-  const raw: unknown = doc.toJS() ?? {};
-  const result = configSchema.safeParse(raw);
-  if (!result.success) {
-    throw new ConfigError(
-      file,
-      result.error.issues.flatMap((issue) => problemsOf(issue, raw, locate)),
-    );
+  try {
+    return { doc, raw: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {} };
+  } catch (err) {
+    const pos = lineCounter.linePos(firstAliasOffset(doc));
+    const message = /alias/i.test(String(err))
+      ? `YAML: aliases expand to too much (more than ${MAX_ALIAS_COUNT} nodes): a config needs few, if any`
+      : `YAML: ${firstLine((err as Error).message)}`;
+    throw new ConfigError(file, [{ field: "", line: pos.line, column: pos.col, message }]);
   }
-  const semantic = semanticProblems(result.data);
-  if (semantic.length > 0) {
-    throw new ConfigError(
-      file,
-      semantic.map(({ path, message }) => ({ field: fieldName(path), ...locate(path), message })),
-    );
-  }
-  return result.data;
+}
+
+/** Plenty for anchors shared between two nodes; far below what a "billion laughs" document asks for. */
+const MAX_ALIAS_COUNT = 100;
+
+function firstAliasOffset(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function firstLine(message: string): string {
@@ -218,10 +265,6 @@ export function semanticProblems(config: Config): SemanticProblem[] {
         });
       }
     });
-  }
-  const dirs = config.nodes.map((node) => node.local?.dir.replace(/\/+$/, ""));
-  if (dirs[0] !== undefined && dirs[0] === dirs[1]) {
-    problems.push({ path: ["nodes", 1, "local", "dir"], message: "both nodes use the same dir: each needs its own" });
   }
   return problems;
 }

@@ -79,7 +79,18 @@ export interface PairSpec {
 }
 
 function expandHome(file: string): string {
+  if (file === "~") return os.homedir();
   return file.startsWith("~/") ? path.join(os.homedir(), file.slice(2)) : file;
+}
+
+/** A path on the controller as the config gives it: relative to the config file's dir, ~/ the home dir. */
+export function controllerPath(file: string, configDir: string): string {
+  return path.resolve(configDir, expandHome(file));
+}
+
+/** A local node's dir: its local.dir (default: its name) on this machine. */
+export function localDirOf(node: NodeConfig, configDir: string): string {
+  return controllerPath(node.local?.dir ?? node.name, configDir);
 }
 
 function hostOf(
@@ -103,7 +114,7 @@ function hostOf(
       stateDir: `/var/lib/etcd-pair/${cluster}`,
     };
   }
-  const dir = path.resolve(configDir, node.local?.dir ?? node.name);
+  const dir = localDirOf(node, configDir);
   return { host: { kind: "local", dir }, configDir: dir, stateDir: dir };
 }
 

@@ -1,11 +1,8 @@
 import { z } from "zod";
+import { addressProblem } from "./addresses.js";
 
 /** DNS-label style names: they end up in file names, unit names, etcd member names and shell commands. */
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const HOSTNAME =
-  /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
-const IPV6 = /^[0-9a-fA-F:]+$/;
 /** Paths reach shell commands and unit files: printable, no control characters, no quotes or backslashes. */
 const SAFE_PATH = /^[A-Za-z0-9._\-/+@=:,~ ]+$/;
 
@@ -17,8 +14,9 @@ const port = z
 
 const address = z
   .string({ error: "must be a string: an IPv4/IPv6 address or a host name" })
-  .refine((value) => IPV4.test(value) || HOSTNAME.test(value) || (value.includes(":") && IPV6.test(value)), {
-    error: "must be an IPv4/IPv6 address or a host name (no scheme, no port)",
+  .superRefine((value, ctx) => {
+    const problem = addressProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
 const pathString = (what: string) =>

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { chmod, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { PairSpec } from "../config/resolve.js";
 import type { NodeObservation } from "../plan/observed.js";
@@ -9,6 +9,7 @@ import type { ControllerFile, ControllerPki } from "../plan/pki.js";
 import type { KeyPair } from "../pki/certificates.js";
 import { certificateFacts } from "../pki/facts.js";
 import { InstallSourceError } from "./errors.js";
+import { makeDirs, refuseUnwritableDir } from "./writableTarget.js";
 
 /** The certificate issuer, loaded only when something must be issued (see pki/facts.ts). */
 const issuing = () => import("../pki/certificates.js");
@@ -96,7 +97,13 @@ export async function ensurePki(
   if (!options.write) {
     return plannedPki(pair, tls.dir, tls.ca?.cert ?? path.join(tls.dir, "ca.crt"), options.renew ?? false);
   }
-  await mkdir(tls.dir, { recursive: true, mode: 0o700 });
+  // Tried first, and made one level at a time: Node's recursive mkdir loops forever under /proc.
+  await refuseUnwritableDir(
+    tls.dir,
+    "tls.dir",
+    "tls.dir names where the CA and keys are kept: a dir this user can write",
+  );
+  await makeDirs(tls.dir, 0o700);
   const at = (file: string) => path.join(tls.dir, file);
   let ca: KeyPair;
   let caCertFile: string;

@@ -19,7 +19,10 @@ export class PreflightError extends Error {
   }
 }
 
-/** The command cannot proceed from the pair's current state (not a failed step). */
+/**
+ * A refusal: the command cannot proceed from the pair's current state, and it found out before changing
+ * anything (failover while the main leads, rejoin of the main, a stopped pair, a target that exists): exit 2.
+ */
 export class StateError extends Error {
   constructor(
     message: string,
@@ -38,5 +41,16 @@ export class InstallSourceError extends Error {
   ) {
     super(message);
     this.name = "InstallSourceError";
+  }
+}
+
+/** Something went wrong after the command started to act (not a refusal): exit 1, no "nothing was changed". */
+export class CommandFailure extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = "CommandFailure";
   }
 }

@@ -45,6 +45,23 @@ describe("CLI surface", () => {
     expect(result.stderr).toContain(message);
   });
 
+  it("an unexpected error is one line and exit 1; --debug adds its stack trace", async () => {
+    const env = { TMPDIR: "/nonexistent-etcd-pair-tmp" };
+    const plain = await cli(["demo", "--bin-dir", "/usr/bin"], { env });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(/^error: ENOENT: no such file or directory, mkdtemp [^\n]+--debug[^\n]+\n$/);
+    const debug = await cli(["--debug", "demo", "--bin-dir", "/usr/bin"], { env });
+    expect(debug.code).toBe(1);
+    expect(debug.stderr.split("\n")[0]).toMatch(/^error: ENOENT: no such file or directory, mkdtemp/);
+    expect(debug.stderr).toMatch(/^ {4}at .+:\d+:\d+\)?$/m);
+  });
+
+  it("--help states the exit codes, refusals included, and --debug", async () => {
+    const result = await cli(["--help"]);
+    expect(result.stdout).toContain("2 usage, config error or refusal (nothing\ntouched)");
+    expect(result.stdout).toContain("--debug");
+  });
+
   it("says where it looked when there is no config", async () => {
     const dir = await scratchDir("cli");
     const result = await cli(["status"], { cwd: dir, env: { ETCD_PAIR_CONFIG: "" } });

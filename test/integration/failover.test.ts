@@ -85,10 +85,11 @@ describe.each(TEST_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     expect(JSON.parse(result.stdout)).toMatchObject({ changed: false, steps: [] });
   });
 
-  it("failover refuses while the main leads", async () => {
+  it("failover refuses while the main leads: exit 2, nothing changed", async () => {
     const result = await pair.run(["failover", "--yes"]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain("alpha is running and leads its cluster: this is not a crash");
+    expect(result.stderr).toContain("nothing was changed");
     expect(result.stderr).toContain("etcd-pair switchover");
   });
 

@@ -121,7 +121,7 @@ describe.each(TEST_BUILDS)("the CLI's promises on etcd $series", (build) => {
     expect(await roles()).toEqual({ alpha: "leader", beta: "learner" });
   });
 
-  it("snapshot save FILE never overwrites an existing file: exit 1, the file unchanged", async () => {
+  it("snapshot save FILE never overwrites an existing file: a refusal (exit 2), the file unchanged", async () => {
     const file = path.join(pair.dir, "snapshot.db");
     const saved = await pair.run(["snapshot", "save", file, "--json"]);
     expect(saved.code, saved.stderr).toBe(0);
@@ -130,14 +130,15 @@ describe.each(TEST_BUILDS)("the CLI's promises on etcd $series", (build) => {
     await writer.waitFor(20);
     await writer.stop();
     const again = await pair.run(["snapshot", "save", file]);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(2);
     expect(again.stderr).toContain(`${file} exists already`);
+    expect(again.stderr).toContain("nothing was changed");
     expect(await sha256(file)).toBe(first);
     // Any file, not only a snapshot.
     const other = path.join(pair.dir, "precious.txt");
     await writeFile(other, "not a snapshot\n");
     const overOther = await pair.run(["snapshot", "save", other]);
-    expect(overOther.code).toBe(1);
+    expect(overOther.code).toBe(2);
     expect(await readFile(other, "utf8")).toBe("not a snapshot\n");
   });
 

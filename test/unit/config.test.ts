@@ -21,7 +21,8 @@ nodes:
 
 function problemsOf(text: string): string[] {
   try {
-    parseConfig(text, "etcd-pair.yaml");
+    // With the config's dir: the paths it names are checked too.
+    parseConfig(text, "etcd-pair.yaml", { configDir: "/srv/pair" });
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     return (err as ConfigError).message.split("\n");
