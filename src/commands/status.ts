@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { PairSpec } from "../config/resolve.js";
 import { derivePairState, type PairState } from "../plan/pairState.js";
-import { judgeTls, type TlsState } from "../plan/tlsState.js";
+import { CA_LABEL, judgeTls, type TlsState } from "../plan/tlsState.js";
 import type { Hosts } from "../runtime/hosts.js";
 import { certificateFacts } from "../pki/facts.js";
 import { observePair } from "../runtime/observe.js";
@@ -30,7 +30,7 @@ async function controllerCertificates(pair: PairSpec): Promise<{ label: string; 
   const tls = pair.tls;
   if (!tls) return [];
   const files = [
-    { label: "CA", file: tls.ca?.cert ?? path.join(tls.dir, "ca.crt") },
+    { label: CA_LABEL, file: tls.ca?.cert ?? path.join(tls.dir, "ca.crt") },
     ...pair.nodes.map((node) => ({ label: node.name, file: path.join(tls.dir, `${node.name}.crt`) })),
     { label: "client (etcd-pair)", file: path.join(tls.dir, "client.crt") },
   ];

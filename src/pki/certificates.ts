@@ -93,7 +93,8 @@ async function issue(
     subject,
     issuer: issuer.subject,
     notBefore: new Date(now.getTime() - 60_000),
-    notAfter: new Date(now.getTime() + LEAF_DAYS * DAY_MS),
+    // Never past the CA's own end: a leaf that outlives its CA is not trusted for its last days anyway.
+    notAfter: new Date(Math.min(now.getTime() + LEAF_DAYS * DAY_MS, issuer.notAfter.getTime())),
     signingKey: await importKey(ca.keyPem),
     publicKey: keys.publicKey,
     signingAlgorithm: ALGORITHM,

@@ -1,4 +1,4 @@
-import { X509Certificate } from "node:crypto";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 
 // Reading certificates needs only node:crypto; issuing them (certificates.ts) loads @peculiar/x509, which
 // costs ~200 ms at startup: commands that only read (status, check) never load it.
@@ -15,6 +15,8 @@ export interface CertificateFacts {
   /** DNS names and IP addresses. */
   names: string[];
   issuedBy(ca: string): boolean;
+  /** The private key (PEM) is this certificate's: a crash between writing the two must not ship a mismatch. */
+  matchesKey(keyPem: string): boolean;
 }
 
 export function certificateFacts(pem: string): CertificateFacts {
@@ -27,6 +29,13 @@ export function certificateFacts(pem: string): CertificateFacts {
     subject: cert.subject,
     notAfter: new Date(cert.validTo),
     names,
+    matchesKey: (keyPem) => {
+      try {
+        return cert.checkPrivateKey(createPrivateKey(keyPem));
+      } catch {
+        return false;
+      }
+    },
     // By the signing CA: the first certificate of a CA file.
     issuedBy: (caPem) => {
       const first = pemCertificates(caPem)[0];

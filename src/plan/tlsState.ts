@@ -25,6 +25,16 @@ export const PLAINTEXT_WARNING =
   "the pair runs in plain text (tls: false): anyone who reaches the client or peer ports can read and " +
   "write etcd; remove tls: false from the config and run up to switch to mutual TLS";
 
+/** The label status gives the CA's certificate. */
+export const CA_LABEL = "CA";
+
+/** `up` issues member and client certificates again; the CA it never replaces (that is a rotation). */
+function renewal(label: string): string {
+  return label === CA_LABEL
+    ? "rotate the CA: up never replaces it; follow the README's three certs renew runs (Security: rotating the CA)"
+    : "run 'etcd-pair up' (or 'etcd-pair certs renew') to renew it";
+}
+
 /** Judges the pair's certificates (as read on the controller) at `now`. */
 export function judgeTls(
   certificates: readonly { label: string; file: string; notAfter?: Date }[] | undefined,
@@ -51,7 +61,7 @@ export function judgeTls(
       state.problems.push(`certificate ${cert.label} expired on ${cert.notAfter.toISOString()}`);
     } else if (daysLeft < EXPIRY_WARNING_DAYS) {
       state.warnings.push(
-        `certificate ${cert.label} expires in ${daysLeft} days (${cert.notAfter.toISOString()}): run 'etcd-pair up' to renew it`,
+        `certificate ${cert.label} expires in ${daysLeft} days (${cert.notAfter.toISOString()}): ${renewal(cert.label)}`,
       );
     }
   }

@@ -41,13 +41,14 @@ function fileOf(file: string, content: string): ControllerFile {
   return { path: file, sha256: createHash("sha256").update(content).digest("hex") };
 }
 
-/** Still good: issued by this CA, carries every name wanted, and not about to expire. */
+/** Still good: issued by this CA, its key's, carries every name wanted, and not about to expire. */
 function stillGood(pair: KeyPair | undefined, ca: KeyPair, names: string[], now: Date): pair is KeyPair {
   if (!pair) return false;
   try {
     const facts = certificateFacts(pair.certPem);
     return (
       facts.issuedBy(ca.certPem) &&
+      facts.matchesKey(pair.keyPem) &&
       names.every((name) => facts.names.includes(name)) &&
       facts.notAfter.getTime() - now.getTime() > RENEW_BEFORE_MS
     );
@@ -104,6 +105,8 @@ export async function ensurePki(
     "tls.dir names where the CA and keys are kept: a dir this user can write",
   );
   await makeDirs(tls.dir, 0o700);
+  // A dir that existed keeps its mode through mkdir: the keys in it are for this user only.
+  await chmod(tls.dir, 0o700);
   const at = (file: string) => path.join(tls.dir, file);
   let ca: KeyPair;
   let caCertFile: string;

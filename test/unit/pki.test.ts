@@ -1,5 +1,11 @@
 import { X509Certificate } from "node:crypto";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { ensurePki } from "../../src/runtime/controllerPki.js";
+import { scratchDir } from "../helpers/scratch.js";
+import { freshHost } from "../helpers/observations.js";
+import { DEMO_PAIR } from "../helpers/specs.js";
 import { createCa, issueClient, issueMember, LEAF_DAYS } from "../../src/pki/certificates.js";
 import { certificateFacts } from "../../src/pki/facts.js";
 import { EXPIRY_WARNING_DAYS, judgeTls } from "../../src/plan/tlsState.js";
@@ -58,6 +64,48 @@ describe("TLS state in status", () => {
     label,
     file: `/pki/${label}.crt`,
     notAfter: new Date(NOW.getTime() + days * DAY),
+  });
+
+  it("a leaf never outlives its CA", async () => {
+    // A CA made 3550 days ago ends in 100 days: a member certificate issued now ends with it, not in 365.
+    const ca = await createCa("demo", new Date(NOW.getTime() - 3550 * DAY));
+    const caEnd = new Date(new X509Certificate(ca.certPem).validTo);
+    const member = await issueMember(ca, { name: "alpha", address: "127.0.0.1" }, NOW);
+    expect(new Date(new X509Certificate(member.certPem).validTo)).toEqual(caEnd);
+    const young = await issueClient(await createCa("demo", NOW), NOW);
+    const days = (new Date(new X509Certificate(young.certPem).validTo).getTime() - NOW.getTime()) / DAY;
+    expect(Math.round(days)).toBe(LEAF_DAYS);
+  });
+
+  it("a certificate is checked against its key: a crash between writing the two is issued again", async () => {
+    const ca = await createCa("demo", NOW);
+    const one = await issueClient(ca, NOW);
+    const other = await issueClient(ca, NOW);
+    expect(certificateFacts(one.certPem).matchesKey(one.keyPem)).toBe(true);
+    expect(certificateFacts(one.certPem).matchesKey(other.keyPem)).toBe(false);
+    expect(certificateFacts(one.certPem).matchesKey("not a key")).toBe(false);
+
+    const dir = path.join(await scratchDir("pki"), "pki");
+    await mkdir(dir, { mode: 0o755 });
+    const pair = { ...DEMO_PAIR, tls: { dir } };
+    const observed = [freshHost("alpha"), freshHost("beta")];
+    await ensurePki(pair, observed, { write: true, now: NOW });
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    // The client's key replaced, its certificate not (a crash between the two writes).
+    await writeFile(path.join(dir, "client.key"), other.keyPem);
+    await ensurePki(pair, observed, { write: true, now: NOW });
+    const cert = await readFile(path.join(dir, "client.crt"), "utf8");
+    const key = await readFile(path.join(dir, "client.key"), "utf8");
+    expect(certificateFacts(cert).matchesKey(key)).toBe(true);
+    expect(key).not.toBe(other.keyPem);
+  });
+
+  it("an expiring CA is rotated, not renewed by up", () => {
+    const soon = judgeTls([cert("CA", 10), cert("alpha", 10)], NOW);
+    expect(soon.warnings).toEqual([
+      expect.stringMatching(/^certificate CA expires in 10 days .*: rotate the CA: up never replaces it/),
+      expect.stringMatching(/^certificate alpha expires in 10 days .*: run 'etcd-pair up'/),
+    ]);
   });
 
   it("plain text is a warning, never silent", () => {
