@@ -1,13 +1,14 @@
 import type { NodeSpec } from "../config/resolve.js";
 import { nodeLayout } from "../config/layout.js";
-import { endpointStatusArgs } from "../etcd/etcdctl.js";
 import { restoreCommand, snapshotStatusCommand } from "../etcd/snapshot.js";
 import type { EtcdVersion } from "../etcd/version.js";
-import { shJoin, shQuote } from "../shell/quote.js";
-import { etcdProcessAlive } from "../service/local.js";
+import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "../service/types.js";
 import type { Step } from "./step.js";
 import { archiveCommand } from "./steps.js";
+
+// The loss assessment (failover and rejoin) lives in a file of its own.
+export { assessLossStep } from "./lossAssessment.js";
 
 /** The failover's own steps; the shared ones (files, start, ready, smoke) come from steps.ts. */
 
@@ -127,60 +128,5 @@ export function swapStep(node: NodeSpec, stamp: string, token: string): Step {
     node: node.name,
     kind: "change",
     actions: [{ kind: "exec", node: node.name, command }],
-  };
-}
-
-/** How long the throwaway etcd of the loss assessment may take to answer. */
-const ASSESS_DEADLINE_S = 20;
-
-/**
- * Reads the old main's last revision from a copy of its data: a throwaway etcd on loopback replays the
- * copy's WAL (--force-new-cluster: it was the only voter), answers one status, and is stopped. The old
- * main's own data dir is only read. Prints the status JSON.
- */
-export function assessLossStep(oldMain: NodeSpec): Step {
-  const layout = nodeLayout(oldMain);
-  const copy = `${layout.root}/data.inspect`;
-  const q = shQuote;
-  const loopbackClient = `http://127.0.0.1:${oldMain.clientPort}`;
-  const loopbackPeer = `http://127.0.0.1:${oldMain.peerPort}`;
-  const etcd = shJoin([
-    `${oldMain.binDir}/etcd`,
-    "--name=inspect",
-    `--data-dir=${copy}`,
-    "--force-new-cluster",
-    `--listen-client-urls=${loopbackClient}`,
-    `--advertise-client-urls=${loopbackClient}`,
-    `--listen-peer-urls=${loopbackPeer}`,
-    `--initial-advertise-peer-urls=${loopbackPeer}`,
-  ]);
-  const status = shJoin([
-    `${oldMain.binDir}/etcdctl`,
-    `--endpoints=${loopbackClient}`,
-    "--dial-timeout=1s",
-    "--command-timeout=2s",
-    ...endpointStatusArgs,
-  ]);
-  const command = [
-    `rm -rf ${q(copy)} && cp -a ${q(layout.dataDir)} ${q(copy)}`,
-    `(env -i PATH="$PATH" setsid ${etcd} >${q(`${copy}.log`)} 2>&1 </dev/null & echo $! >${q(`${copy}.pid`)})`,
-    // Bounded by time: an etcd that listens but never serves (no quorum in that data) makes each try wait.
-    `end=$(($(date +%s) + ${ASSESS_DEADLINE_S})); st=; while [ "$(date +%s)" -lt "$end" ]; do st=$(ETCDCTL_API=3 ${status} 2>/dev/null) && break; st=; sleep 0.05; done`,
-    // It must be gone before the step ends: it holds the node's own ports, which the node's etcd needs next.
-    // A copy is all it has, so SIGKILL after a 5 s grace is safe.
-    `p=$(cat ${q(`${copy}.pid`)}); kill "$p" 2>/dev/null; j=0; while ${etcdProcessAlive('"$p"')}; do ` +
-      `if [ $j -eq 100 ]; then kill -9 "$p" 2>/dev/null; fi; if [ $j -ge 200 ]; then echo "throwaway etcd (pid $p) did not exit" >&2; exit 1; fi; sleep 0.05; j=$((j+1)); done`,
-    `rm -rf ${q(copy)} ${q(`${copy}.pid`)} ${q(`${copy}.log`)}`,
-    `[ -n "$st" ] && echo "$st"`,
-  ].join("; ");
-  return {
-    id: "assess.loss",
-    title: `read the old main ${oldMain.name}'s last revision from a copy of its data`,
-    node: oldMain.name,
-    kind: "verify",
-    actions: [{ kind: "exec", node: oldMain.name, command, timeoutMs: 120_000 }],
-    hint: `the report will say the loss is unknown; ${oldMain.name}'s data dir was only read`,
-    // Reading the old data must never keep the pair from recovering: the loss is then reported as unknown.
-    onFailure: "warn",
   };
 }

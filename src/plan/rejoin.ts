@@ -5,7 +5,7 @@ import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "../service/types.js";
 import { lastLine } from "../etcd/status.js";
 import { pairVerificationSteps } from "./checks.js";
-import { assessLossStep } from "./failoverSteps.js";
+import { assessLossStep } from "./lossAssessment.js";
 import { nodeLayout } from "../config/layout.js";
 import { missingTools } from "./binaries.js";
 import type { NodeObservation } from "./observed.js";

@@ -7,6 +7,27 @@ import { shQuote } from "../shell/quote.js";
 /** Exit status of a start refused by the guard; systemd units do not restart on it. */
 export const GUARD_EXIT_STATUS = 78;
 
+/** How far ahead of this host's clock a peer's generation may be and still be trusted as newer (clock skew). */
+export const GENERATION_MAX_AHEAD_S = 86_400;
+
+/**
+ * Any client of the pair can write the generation key: a token of another cluster, or one from the far future,
+ * would make every restart of this node refuse. Such a value (or one of several lines) is not trusted: the journal says so, and the node
+ * starts as if its peer had not answered. (Printed shortened and printable only: a client chose it.)
+ */
+function distrustAbsurdGeneration(peer: NodeSpec, cluster: string): string {
+  const tokenPattern = shQuote(`${cluster}-[0-9]{1,12}-[0-9a-f]+`);
+  return `  if [ -n "$theirs" ]; then
+    distrust=
+    if ! printf '%s' "$theirs" | tr '\\n' ' ' | grep -Eqx ${tokenPattern}; then distrust="it is not a generation of cluster ${cluster}"
+    elif [ "$(epoch "$theirs")" -gt $(($(date +%s) + ${GENERATION_MAX_AHEAD_S})) ]; then distrust="it is more than a day ahead of this host's clock"; fi
+    if [ -n "$distrust" ]; then
+      echo "etcd-pair: ignoring the generation ${peer.name} serves ($(printf '%s' "$theirs" | tr -cd '[:print:]' | cut -c1-80)): $distrust; starting as if ${peer.name} had not answered." >&2
+      theirs=
+    fi
+  fi`;
+}
+
 /**
  * The script every service manager runs to start etcd (systemd's ExecStart, the local supervisor's
  * setsid). It execs etcd, so the service's main pid is etcd's and sd_notify reaches systemd.
@@ -46,6 +67,7 @@ if [ -d "$ETCD_DATA_DIR/member" ]; then
       --command-timeout=1s get ${q(GENERATION_KEY)} --consistency=s --print-value-only 2>/dev/null || true)
   fi
   epoch() { echo "$1" | sed -n 's/^.*-\\([0-9][0-9]*\\)-[0-9a-f][0-9a-f]*$/\\1/p'; }
+${distrustAbsurdGeneration(peer, cluster)}
   if [ -n "$own" ] && [ -n "$theirs" ] && [ "$(epoch "$theirs")" -gt "$(epoch "$own")" ] 2>/dev/null; then
 ${refuse(`its peer ${peer.name} serves a newer cluster generation ($theirs) than this node's ($own)`).replace(/^/gm, "  ")}
   fi

@@ -5,6 +5,9 @@ import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "./types.js";
 import { WITHOUT_FLAG_ECHO } from "./local.js";
 
+/** Runs the rest of the command line as user etcd, as the unit runs etcd (util-linux setpriv, no PAM session). */
+export const AS_ETCD_USER = "setpriv --reuid=etcd --regid=etcd --init-groups";
+
 /** etcd as a systemd service: the rendered unit runs the start script as user etcd (Type=notify). */
 export function systemdService(node: NodeSpec, layout: NodeLayout, cluster: string): ServiceManager {
   const unit = unitName(cluster);
@@ -26,6 +29,6 @@ export function systemdService(node: NodeSpec, layout: NodeLayout, cluster: stri
     ],
     afterFilesChanged: () => `systemctl daemon-reload`,
     // As the unit runs it: user etcd, the same ExecStart (a simple command, so `&` gives etcd's own pid).
-    foreground: () => `setpriv --reuid=etcd --regid=etcd --init-groups /bin/sh ${shQuote(layout.startScript)}`,
+    foreground: () => `${AS_ETCD_USER} /bin/sh ${shQuote(layout.startScript)}`,
   };
 }

@@ -36,6 +36,15 @@ function connectFailure(message: string, target: SshTarget, name: string, knownT
   return message;
 }
 
+/**
+ * What is sent to the host for `command`: sshd hands it to the user's login shell, which may not be POSIX (fish,
+ * csh), so the command itself is always run by sh: the login shell parses only `sh -c '…'` (with `become`:
+ * `sudo -n sh -c '…'`).
+ */
+export function remoteCommand(command: string, become: boolean): string {
+  return `${become ? "sudo -n " : ""}sh -c ${shQuote(command)}`;
+}
+
 /** One SSH connection per host, opened on first use and reused for every command. */
 export class SshTransport implements HostTransport {
   readonly label: string;
@@ -116,7 +125,7 @@ export class SshTransport implements HostTransport {
   }
 
   private wrap(command: string): string {
-    return this.target.become ? `sudo -n sh -c ${shQuote(command)}` : command;
+    return remoteCommand(command, this.target.become);
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecOutcome> {

@@ -23,6 +23,15 @@ if [ -d "$ETCD_DATA_DIR/member" ]; then
       --command-timeout=1s get /etcd-pair/generation --consistency=s --print-value-only 2>/dev/null || true)
   fi
   epoch() { echo "$1" | sed -n 's/^.*-\([0-9][0-9]*\)-[0-9a-f][0-9a-f]*$/\1/p'; }
+  if [ -n "$theirs" ]; then
+    distrust=
+    if ! printf '%s' "$theirs" | tr '\n' ' ' | grep -Eqx 'demo-[0-9]{1,12}-[0-9a-f]+'; then distrust="it is not a generation of cluster demo"
+    elif [ "$(epoch "$theirs")" -gt $(($(date +%s) + 86400)) ]; then distrust="it is more than a day ahead of this host's clock"; fi
+    if [ -n "$distrust" ]; then
+      echo "etcd-pair: ignoring the generation beta serves ($(printf '%s' "$theirs" | tr -cd '[:print:]' | cut -c1-80)): $distrust; starting as if beta had not answered." >&2
+      theirs=
+    fi
+  fi
   if [ -n "$own" ] && [ -n "$theirs" ] && [ "$(epoch "$theirs")" -gt "$(epoch "$own")" ] 2>/dev/null; then
     echo "etcd-pair: refusing to start alpha: its peer beta serves a newer cluster generation ($theirs) than this node's ($own)." "Run: etcd-pair rejoin alpha" >&2
     exit 78

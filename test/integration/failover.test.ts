@@ -1,6 +1,6 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readdir, rename } from "node:fs/promises";
+import { cp, mkdir, readdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
@@ -8,6 +8,7 @@ import { TestPair } from "../helpers/pair.js";
 import { postJson, type ClientTls } from "../helpers/etcdHttp.js";
 import { checkCrashHistory, inFlightAt } from "../helpers/history.js";
 import { readLearner } from "../helpers/learnerRead.js";
+import { processesMentioning } from "../helpers/processes.js";
 import { until } from "../helpers/until.js";
 import { readAll, Writer, type AckedWrite } from "../helpers/writer.js";
 
@@ -15,6 +16,34 @@ interface StatusJson {
   healthy: boolean;
   leader: string | null;
   nodes: { name: string; role: string }[];
+}
+
+/** The loss assessment's throwaway etcd on a node: its pids, and its listening sockets as `ss` shows them. */
+interface ThrowawaySeen {
+  pids: number[];
+  tcp: string[];
+  unix: string[];
+}
+
+/** Watches for the throwaway etcd of the loss assessment in `nodeDir` while `during` runs. */
+async function watchThrowaway<T>(binDir: string, nodeDir: string, during: Promise<T>): Promise<[T, ThrowawaySeen]> {
+  const seen: ThrowawaySeen = { pids: [], tcp: [], unix: [] };
+  let done = false;
+  const finished = during.finally(() => (done = true));
+  const listening = (flags: string, pid: number) =>
+    spawnSync("ss", [flags, "-H", "-p"], { encoding: "utf8" })
+      .stdout.split("\n")
+      .filter((line) => line.includes(`pid=${pid},`));
+  while (!done) {
+    for (const p of await processesMentioning(`--data-dir=${nodeDir}/data.inspect/data`)) {
+      if (!p.cmdline.startsWith(`${binDir}/etcd `)) continue;
+      if (!seen.pids.includes(p.pid)) seen.pids.push(p.pid);
+      seen.tcp.push(...listening("-ltnu", p.pid));
+      seen.unix.push(...listening("-lx", p.pid));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return [await finished, seen];
 }
 
 describe.each(TEST_BUILDS)("failover, rejoin, switchover and snapshots on etcd $series", (build) => {
@@ -110,8 +139,15 @@ describe.each(TEST_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     expect((await roles()).roles).toEqual({ alpha: "down", beta: "learner" });
     // What beta had, measured here before the failover touches it: the failover's own figures are under test.
     const learner = await readLearner(url("beta"), "/crash/", tls);
-    const result = await pair.run(["failover", "--yes", "--json"]);
+    const alphaDir = pair.nodeDir("alpha");
+    const [result, throwaway] = await watchThrowaway(build.binDir, alphaDir, pair.run(["failover", "--yes", "--json"]));
     expect(result.code).toBe(0);
+    // The loss assessment's throwaway etcd listened on its unix sockets only, and nothing of it is left.
+    expect(throwaway.pids).toHaveLength(1);
+    expect(throwaway.unix.join("\n")).toContain("client.sock:0");
+    expect(throwaway.tcp).toEqual([]);
+    expect(await processesMentioning(`${alphaDir}/data.inspect`)).toEqual([]);
+    expect(existsSync(path.join(alphaDir, "data.inspect"))).toBe(false);
     const report = JSON.parse(result.stdout) as {
       newMain: string;
       fence: string;
@@ -185,11 +221,31 @@ describe.each(TEST_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     expect(dryRun.code).toBe(0);
     const planned = JSON.parse(dryRun.stdout) as { steps: { id: string }[] };
     expect(planned.steps.map((s) => s.id).slice(0, 3)).toEqual(["assess.loss", "rejoin.archive", "learner.add"]);
-    const result = await pair.run(["rejoin", "alpha", "--json"]);
-    expect(result.code).toBe(0);
-    // The old main's data, read before it is archived, shows the same loss the failover measured.
-    const rejoined = JSON.parse(result.stdout) as { loss: { lostRevisions: number | null } | null };
-    expect(rejoined.loss?.lostRevisions).toBe(failoverLoss);
+    // As if an earlier rejoin had been interrupted during its loss assessment: its throwaway etcd still runs.
+    const inspect = path.join(pair.nodeDir("alpha"), "data.inspect");
+    await mkdir(inspect, { mode: 0o700 });
+    await cp(path.join(pair.nodeDir("alpha"), "data"), path.join(inspect, "data"), { recursive: true });
+    const sockets = ["--listen-client-urls", "--advertise-client-urls", "--listen-peer-urls"].map(
+      (flag) => `${flag}=unix://${flag.includes("peer") ? "peer" : "client"}.sock:0`,
+    );
+    const leftover = spawn(
+      `${build.binDir}/etcd`,
+      ["--name=inspect", `--data-dir=${inspect}/data`, "--force-new-cluster", ...sockets],
+      { cwd: inspect, stdio: "ignore" },
+    );
+    const leftoverExit = new Promise((resolve) => leftover.once("exit", resolve));
+    try {
+      await writeFile(path.join(inspect, "etcd.pid"), `${leftover.pid}\n`);
+      const result = await pair.run(["rejoin", "alpha", "--json"]);
+      expect(result.code).toBe(0);
+      await leftoverExit;
+      expect(existsSync(inspect)).toBe(false);
+      // The old main's data, read before it is archived, shows the same loss the failover measured.
+      const rejoined = JSON.parse(result.stdout) as { loss: { lostRevisions: number | null } | null };
+      expect(rejoined.loss?.lostRevisions).toBe(failoverLoss);
+    } finally {
+      if (leftover.exitCode === null && leftover.signalCode === null) leftover.kill("SIGKILL");
+    }
     expect(await roles()).toEqual({ code: 0, healthy: true, roles: { alpha: "learner", beta: "leader" } });
     await expectAllPresent("alpha", "/crash/", keptWrites);
     const archived = await readdir(path.join(pair.nodeDir("alpha"), "archive"));

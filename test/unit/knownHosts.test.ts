@@ -177,7 +177,7 @@ describe("SshTransport checks host keys as ssh does (in-process SSH server on lo
 
   it("verifies a host known by its RSA key against that key, though it would rather show ed25519", async () => {
     const name = `[127.0.0.1]:${bothTypes.port}`;
-    expect((await run(bothTypes.port, knownHostsLine(name, rsa.blob))).result).toBe("ran echo hi");
+    expect((await run(bothTypes.port, knownHostsLine(name, rsa.blob))).result).toBe("ran sh -c 'echo hi'");
   });
 
   it("refuses a host that offers none of its known key types, as no key we know (not as a changed one)", async () => {
@@ -205,7 +205,7 @@ describe("SshTransport checks host keys as ssh does (in-process SSH server on lo
   it("records a new key on a line of its own after a last line without its newline", async () => {
     const known = `other.example ssh-rsa ${b64(rsa.blob)}`;
     const { result, after } = await run(ed25519Only.port, known, true);
-    expect(result).toBe("ran echo hi");
+    expect(result).toBe("ran sh -c 'echo hi'");
     const name = `[127.0.0.1]:${ed25519Only.port}`;
     expect(after).toBe(`${known}\n${knownHostsLine(name, ed25519.blob)}`);
     const entries = parseKnownHosts(after);

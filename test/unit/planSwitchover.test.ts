@@ -161,7 +161,8 @@ describe("planRejoin", () => {
     const result = rejoin([oldMain, restoredMain]);
     expect(result.restoredRevision).toBe(1234);
     expect(result.steps.map((s) => s.id).slice(0, 2)).toEqual(["assess.loss", "rejoin.archive"]);
-    expect(printSteps(result.steps)).toContain("cp -a /srv/etcd-pair/alpha/data /srv/etcd-pair/alpha/data.inspect");
+    expect(printSteps(result.steps)).toContain("d=/srv/etcd-pair/alpha/data.inspect\n");
+    expect(printSteps(result.steps)).toContain('cp -a /srv/etcd-pair/alpha/data "$d/data"');
     // A record from an earlier generation, or data that is already of this one, measures nothing.
     const stale = { ...restoredMain, restoredFrom: { token: "demo-0", revision: 9 } };
     expect(rejoin([oldMain, stale]).steps.map((s) => s.id)).not.toContain("assess.loss");
