@@ -36,8 +36,13 @@ export interface LockFiles {
 
 /** One lock per node dir: two pairs (or the two local nodes of one pair) on one host never share a lock. */
 export function lockFiles(node: NodeSpec, layout: NodeLayout): LockFiles {
-  const id = createHash("sha256").update(layout.root).digest("hex").slice(0, 12);
-  const base = `${LOCK_DIR}/${node.name}-${id}`;
+  return lockFilesOf(node.name, layout.root);
+}
+
+/** The lock files of the node `name` whose dir on its host is `root`. */
+export function lockFilesOf(name: string, root: string): LockFiles {
+  const id = createHash("sha256").update(root).digest("hex").slice(0, 12);
+  const base = `${LOCK_DIR}/${name}-${id}`;
   return { lockFile: `${base}.lock`, holderFile: `${base}.holder` };
 }
 

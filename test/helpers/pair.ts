@@ -1,6 +1,7 @@
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
+import { lockFilesOf } from "../../src/plan/lock.js";
 import { cli, type CliOptions, type CliResult } from "./cli.js";
 import type { ClientTls } from "./etcdHttp.js";
 import { removeDir, scratchDir } from "./scratch.js";
@@ -138,6 +139,12 @@ nodes:
   /** stop, then remove the pair's dir at once (a file may make many pairs); used after each test, pass or fail. */
   async cleanup(): Promise<void> {
     await this.stop();
+    // The pair lock's files on this machine (in /run/lock, outside the pair's dir); nothing runs on the pair now.
+    for (const node of ["alpha", "beta"]) {
+      const { lockFile, holderFile } = lockFilesOf(node, this.nodeDir(node));
+      await rm(lockFile, { force: true });
+      await rm(holderFile, { force: true });
+    }
     await removeDir(this.dir);
   }
 }
