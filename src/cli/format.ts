@@ -1,6 +1,16 @@
 import type { StepFailure } from "../runtime/runner.js";
 import { style } from "./style.js";
 
+/**
+ * Text from a host (stderr, logs, files) made safe for a terminal: control characters other than newline and tab
+ * (escape sequences among them: colors, cursor moves, window titles, OSC 52 clipboard writes) become U+FFFD. A
+ * host, or whoever can write its logs, must not be able to rewrite what the operator sees.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "\ufffd");
+}
+
 function tail(text: string, lines: number): string {
   const all = text.trim().split("\n");
   return all.slice(-lines).join("\n");
@@ -18,16 +28,21 @@ export function formatStepFailure(failure: StepFailure): string {
   const parts = [
     `${style.red("error:")} step "${failure.step.title}" failed on ${failure.host}`,
     `  step:      ${failure.step.id}`,
-    `  reason:    ${failure.reason}`,
+    `  reason:    ${printable(failure.reason)}`,
     block("command", failure.command),
   ];
   if (failure.outcome) {
     parts.push(`  exit code: ${failure.outcome.code}`);
-    const stderr = tail(failure.outcome.stderr, 10);
+    const stderr = tail(printable(failure.outcome.stderr), 10);
     if (stderr) parts.push(block("stderr (last lines)", stderr));
   }
   if (failure.step.hint) parts.push(`  hint:      ${failure.step.hint}`);
   if (failure.diagnostics)
-    parts.push(block(`${failure.step.node}: ${failure.step.diagnose ?? "diagnostics"}`, tail(failure.diagnostics, 30)));
+    parts.push(
+      block(
+        `${failure.step.node}: ${failure.step.diagnose ?? "diagnostics"}`,
+        tail(printable(failure.diagnostics), 30),
+      ),
+    );
   return parts.join("\n") + "\n";
 }

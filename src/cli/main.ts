@@ -3,7 +3,7 @@ import { CommanderError } from "commander";
 import { ConfigError } from "../config/parse.js";
 import { CommandFailure, InstallSourceError, PreflightError, StateError, UsageError } from "../runtime/errors.js";
 import { StepFailure } from "../runtime/runner.js";
-import { formatStepFailure } from "./format.js";
+import { formatStepFailure, printable } from "./format.js";
 import { buildProgram } from "./program.js";
 import { style } from "./style.js";
 import { EXIT } from "../commands/command.js";
@@ -33,24 +33,27 @@ function report(err: unknown, debug: boolean): void {
     return;
   }
   if (err instanceof ConfigError) {
-    fail(EXIT.usage, `${error} invalid config (nothing was changed):\n${err.message}`);
+    fail(EXIT.usage, `${error} invalid config (nothing was changed):\n${printable(err.message)}`);
   } else if (err instanceof UsageError) {
-    const unchanged = err.message.includes("nothing was changed") ? "" : "\nnothing was changed";
-    fail(EXIT.usage, `${error} ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ""}${unchanged}`);
+    const unchanged = printable(err.message).includes("nothing was changed") ? "" : "\nnothing was changed";
+    fail(
+      EXIT.usage,
+      `${error} ${printable(err.message)}${err.hint ? `\n  hint: ${printable(err.hint)}` : ""}${unchanged}`,
+    );
   } else if (err instanceof InstallSourceError || err instanceof StateError) {
     // A refusal: found before the first change.
-    fail(EXIT.usage, `${error} ${err.message}\n  hint: ${err.hint}\nnothing was changed`);
+    fail(EXIT.usage, `${error} ${printable(err.message)}\n  hint: ${printable(err.hint)}\nnothing was changed`);
   } else if (err instanceof PreflightError) {
-    fail(EXIT.usage, `${error} ${err.message}\nnothing was changed`);
+    fail(EXIT.usage, `${error} ${printable(err.message)}\nnothing was changed`);
   } else if (err instanceof StepFailure) {
     fail(EXIT.failed, formatStepFailure(err));
   } else if (err instanceof CommandFailure) {
-    fail(EXIT.failed, `${error} ${err.message}\n  hint: ${err.hint}`);
+    fail(EXIT.failed, `${error} ${printable(err.message)}\n  hint: ${printable(err.hint)}`);
   } else {
     // Not foreseen: one line, no stack trace (--debug shows it).
-    const message = err instanceof Error ? err.message : String(err);
+    const message = err instanceof Error ? printable(err.message) : String(err);
     const more = debug ? "" : " (an unexpected error: run again with --debug for its stack trace)";
-    fail(EXIT.failed, `${error} ${firstLine(message)}${more}`);
+    fail(EXIT.failed, `${error} ${firstLine(printable(message))}${more}`);
   }
   if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
 }

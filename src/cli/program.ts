@@ -11,6 +11,7 @@ import { Hosts } from "../runtime/hosts.js";
 import { loadPair, CONFIG_ENV, DEFAULT_CONFIG } from "../runtime/configFile.js";
 import { makeDirs, refuseUnwritableDir } from "../runtime/writableTarget.js";
 import { confirm } from "./confirm.js";
+import { printable } from "./format.js";
 import { StderrReporter } from "./reporter.js";
 
 interface GlobalOptions {
@@ -110,9 +111,9 @@ async function invoke(spec: AnyCommand, args: readonly string[], command: Comman
     }
     const output = spec.report(await spec.run(ctx, input, prepared), input);
     if (flags.json) out(JSON.stringify(output.json, null, 2));
-    else if (output.stdout) out(output.stdout);
+    else if (output.stdout) out(printable(output.stdout));
     // A person's closing words go to stderr with or without --json: stdout holds only the data.
-    if (output.stderr) process.stderr.write(`${output.stderr}\n`);
+    if (output.stderr) process.stderr.write(`${printable(output.stderr)}\n`);
     if (output.exitCode) process.exitCode = output.exitCode;
   } finally {
     await close();

@@ -1,6 +1,7 @@
 import type { Reporter, StepRecord } from "../runtime/runner.js";
 import type { Step } from "../plan/step.js";
 import { formatMs } from "../commands/text.js";
+import { printable } from "./format.js";
 import { style } from "./style.js";
 
 /** One stderr line per finished step with its duration; nothing animated, so CI logs stay readable. */
@@ -18,10 +19,10 @@ export class StderrReporter implements Reporter {
   }
 
   info(message: string): void {
-    if (!this.quiet) process.stderr.write(`${message}\n`);
+    if (!this.quiet) process.stderr.write(`${printable(message)}\n`);
   }
 
   warn(message: string): void {
-    process.stderr.write(`${style.yellow("warning:")} ${message}\n`);
+    process.stderr.write(`${style.yellow("warning:")} ${printable(message)}\n`);
   }
 }
