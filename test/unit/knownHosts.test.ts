@@ -18,8 +18,13 @@ import { scratchDir } from "../helpers/scratch.js";
 
 /** A key pair in OpenSSH formats: the private key file's text, and the public key blob known_hosts holds. */
 function keyPair(type: "ed25519" | "rsa"): { privateKey: string; blob: Buffer } {
-  const pair = type === "rsa" ? utils.generateKeyPairSync("rsa", { bits: 2048 }) : utils.generateKeyPairSync(type);
-  return { privateKey: pair.private, blob: Buffer.from(pair.public.split(" ")[1] ?? "", "base64") };
+  // ssh2's keygen strips leading zero bytes from an ed25519 public key, so about 1 key in 256 is one it cannot
+  // read back (mscdex/ssh2#1513): such a key is drawn again.
+  for (;;) {
+    const pair = type === "rsa" ? utils.generateKeyPairSync("rsa", { bits: 2048 }) : utils.generateKeyPairSync(type);
+    if (utils.parseKey(pair.private) instanceof Error || utils.parseKey(pair.public) instanceof Error) continue;
+    return { privateKey: pair.private, blob: Buffer.from(pair.public.split(" ")[1] ?? "", "base64") };
+  }
 }
 
 const b64 = (blob: Buffer) => blob.toString("base64");
