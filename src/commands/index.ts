@@ -11,6 +11,7 @@ import { init } from "./init.js";
 import { rejoin } from "./rejoin.js";
 import { snapshotRestore } from "./snapshotRestore.js";
 import { snapshotSave } from "./snapshotSave.js";
+import { startAlone } from "./startAlone.js";
 import { status } from "./status.js";
 import { switchover } from "./switchover.js";
 import { plan, up } from "./up.js";
@@ -28,6 +29,7 @@ export const COMMANDS: readonly AnyCommand[] = [
   down,
   failover,
   rejoin,
+  startAlone,
   switchover,
   certsRenew,
   snapshotSave,

@@ -127,6 +127,7 @@ export const up: ChangeCommand<UpInput, PreparedUp, UpResult> = {
     "main.certificates",
     "learner.certificates",
     "main.files",
+    "main.approve",
     "main.trial",
     "main.service",
     "main.start",

@@ -17,6 +17,10 @@ export interface NodeLayout {
   fencedFile: string;
   /** The cluster token of a failover to this node that has begun: a re-run reuses it. */
   failoverTokenFile: string;
+  /** `<cluster token> <unix seconds>`: etcd-pair checked both hosts and approves starting this main (boot guard). */
+  startApprovalFile: string;
+  /** One line per `start-alone` of this node: when, who, what was checked. */
+  startedAloneFile: string;
   /**
    * Written by the failover that restored this node's data: its cluster token, then the snapshot status of the
    * db it restored (the revision). A later rejoin of the old main measures that node's loss against it.
@@ -53,6 +57,8 @@ export function nodeLayout(node: NodeSpec): NodeLayout {
     generationFile: at("state", "generation"),
     fencedFile: at("state", "fenced"),
     failoverTokenFile: at("state", "failover-token"),
+    startApprovalFile: at("state", "start-approved"),
+    startedAloneFile: at("state", "started-alone"),
     restoredFromFile: at("state", "restored-from"),
     roleChangeFile: at("state", "role-change"),
     restoreDir: at("data.restoring"),

@@ -55,6 +55,13 @@ function nodeNext(
     return `etcd-pair rejoin ${node.name}: the pair failed over away from it (${o.fenced}); it will not start until then`;
   if (node.role === "not-member")
     return `etcd-pair rejoin ${node.name}: it runs but is not a member of ${leader ?? "the main"}'s cluster`;
+  if (node.role === "inert") {
+    const peer = pair.nodes.find((n) => n.name !== node.name)?.name ?? "its peer";
+    return (
+      `nothing, or 'etcd-pair start-alone ${node.name}': ${node.name} is inert, it waits for ${peer} and starts once ` +
+      `${peer} answers; start it alone only if ${peer} is gone for good and was not failed over to`
+    );
+  }
   if (node.role === "down")
     return leader
       ? `etcd-pair up: starts ${node.name} again as ${leader}'s learner (or 'etcd-pair rejoin ${node.name}' if up says its data is stale)`

@@ -64,6 +64,17 @@ const binaryGuard: NodeGuard = ({ pair, node, o, installing }) => {
   return problems;
 };
 
+/** A main's boot guard asks its peer's peer port with openssl s_client: without it a rebooted main only waits. */
+const opensslGuard: NodeGuard = ({ node, o }) =>
+  node.tls && o.openssl === false
+    ? [
+        problem(
+          "openssl is not installed: the boot guard asks the peer with openssl s_client",
+          "apt-get install openssl",
+        ),
+      ]
+    : [];
+
 const portGuard: NodeGuard = ({ node, o }) =>
   o.running
     ? []
@@ -134,6 +145,6 @@ const foreignFilesGuard: NodeGuard = ({ node, o }) =>
 const foreignMemberGuard: NodeGuard = ({ pair, node, o }) => fromRefusal(foreignMemberRefusal(pair, node, o));
 
 /** What the host must offer, whatever its data dir holds. */
-export const HOST_GUARDS: readonly NodeGuard[] = [binaryGuard, portGuard, sshHostGuard, nodeDirGuard];
+export const HOST_GUARDS: readonly NodeGuard[] = [binaryGuard, opensslGuard, portGuard, sshHostGuard, nodeDirGuard];
 /** What its data dir and markers must be for `up` to start or join it as it is. */
 export const DATA_GUARDS: readonly NodeGuard[] = [fencedGuard, lostDataGuard, foreignFilesGuard, foreignMemberGuard];

@@ -53,6 +53,8 @@ export interface NodeObservation {
   restoredFrom?: { token: string; revision: number };
   /** When a switchover made this node main, from which node, in which generation (state/role-change). */
   switchedOver?: { at: string; from: string; token: string };
+  /** The start script's last line (`etcd-pair: alpha waits: …`, `… starts: …`, `… refusing …`). */
+  guard?: string;
   /** sha256 of the release tarball etcd-pair installed on this host, if it did. */
   installedTarball?: string;
   /** A restored data dir from a failover is waiting to be swapped in. */
@@ -67,6 +69,8 @@ export interface NodeObservation {
   systemd?: boolean;
   /** The host has a user named etcd (systemd units run etcd as it). */
   etcdUser?: boolean;
+  /** openssl(1) is on the host: a main's boot guard asks its peer with `openssl s_client` (mutual TLS). */
+  openssl?: boolean;
   /** uname -m */
   arch?: string;
   /** This host's clock minus the controller's, in ms (estimated; see clockRttMs). */

@@ -3,7 +3,8 @@ import type { Member } from "../etcd/status.js";
 import type { NodeObservation } from "./observed.js";
 import { statusLeads } from "./pairView.js";
 
-export type Role = "leader" | "learner" | "follower" | "down" | "not-member" | "unknown";
+/** inert: a main whose boot guard waits to learn whether the pair failed over while it was away. */
+export type Role = "leader" | "learner" | "follower" | "down" | "inert" | "not-member" | "unknown";
 
 export interface NodeState {
   name: string;
@@ -59,7 +60,12 @@ export function derivePairState(pair: PairSpec, observations: readonly NodeObser
       lagEntries: null,
     };
     if (!o || !o.reachable) return { ...base, detail: o?.error ?? "host not probed" };
-    if (!o.running) return { ...base, role: "down", detail: "etcd is not running" };
+    if (!o.running) {
+      const waits = /^etcd-pair: \S+ waits: (.*)$/.exec(o.guard ?? "")?.[1];
+      return waits
+        ? { ...base, role: "inert", detail: waits }
+        : { ...base, role: "down", detail: "etcd is not running" };
+    }
     const status = o.status;
     if (!status) return { ...base, detail: o.statusError ?? "etcd did not answer endpoint status" };
     const lagEntries = leaderIndex === undefined ? null : Math.max(0, leaderIndex - status.appliedIndex);

@@ -66,12 +66,15 @@ export function probeCommand(node: NodeSpec, layout: NodeLayout, service: Servic
     `${section("failovertoken")}; cat ${q(layout.failoverTokenFile)} 2>/dev/null || true`,
     `${section("restoredfrom")}; cat ${q(layout.restoredFromFile)} 2>/dev/null || true`,
     `${section("rolechange")}; cat ${q(layout.roleChangeFile)} 2>/dev/null || true`,
+    // The start script's last word (boot guard): why a node that is not running did not start.
+    `${section("guard")}; ${service.logTail(200)} 2>/dev/null | grep '^etcd-pair: ' | tail -n 1`,
     `${section("installed")}; cat ${q(layout.installMarkerFile)} 2>/dev/null || true`,
     `${section("restoring")}; [ -d ${q(`${layout.restoreDir}/member`)} ] && echo yes || true`,
     `${section("hashes")}; sha256sum ${managedFiles(node, layout, service).map(q).join(" ")} 2>/dev/null || true`,
     `${section("listening")}; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true`,
     `${section("hostname")}; uname -n`,
-    `${section("host")}; [ -d /run/systemd/system ] && echo systemd; id -u etcd >/dev/null 2>&1 && echo etcd-user; uname -m`,
+    `${section("host")}; [ -d /run/systemd/system ] && echo systemd; id -u etcd >/dev/null 2>&1 && echo etcd-user; ` +
+      `command -v openssl >/dev/null 2>&1 && echo openssl; uname -m`,
     // The data dir, or its nearest existing parent: df needs a path that exists.
     `${section("disk")}; p=${q(layout.dataDir)}; while [ ! -d "$p" ]; do ` +
       `case "$p" in */*) p=\${p%/*}; p=\${p:-/};; *) p=.;; esac; done; echo "$p"; df -Pk "$p" 2>/dev/null || true`,
@@ -247,6 +250,7 @@ export function parseProbe(nodeName: string, output: string, window?: ProbeWindo
     failoverToken: s.get("failovertoken") || undefined,
     restoredFrom: parseRestoredFrom(s.get("restoredfrom") ?? ""),
     switchedOver: parseRoleChange(s.get("rolechange") ?? ""),
+    ...(s.get("guard") ? { guard: s.get("guard")?.trim() } : {}),
     installedTarball: s.get("installed") || undefined,
     restoring: s.get("restoring") === "yes",
     fileHashes,
@@ -254,7 +258,8 @@ export function parseProbe(nodeName: string, output: string, window?: ProbeWindo
     hostname: s.get("hostname") || undefined,
     systemd: hostFacts.includes("systemd"),
     etcdUser: hostFacts.includes("etcd-user"),
-    arch: hostFacts.filter((fact) => fact !== "systemd" && fact !== "etcd-user").at(-1) ?? "",
+    openssl: hostFacts.includes("openssl"),
+    arch: hostFacts.filter((fact) => !["systemd", "etcd-user", "openssl"].includes(fact)).at(-1) ?? "",
   };
   // Sections older probes did not print: left out when missing.
   const disk = parseDiskSpace(s.get("disk"));

@@ -1,5 +1,6 @@
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
 import type { ServiceManager } from "../service/types.js";
+import { approveStartStep, staleMainBlocker } from "./bootGuard.js";
 import { isLeader, isLearnerWithLeader, pairVerificationSteps } from "./checks.js";
 import { installSteps, type LocalTarball } from "./install.js";
 import { certificateSteps, type ControllerPki } from "./pki.js";
@@ -123,6 +124,8 @@ export function assessUp(
       fix: `if ${learner.name} holds the data to keep, run 'etcd-pair failover'; else archive it with 'etcd-pair down --purge'`,
     });
   }
+  const stale = staleMainBlocker(main, mainObs, learner, learnerObs);
+  if (stale) blockers.push(stale);
   return { view, main, learner, mainObs, learnerObs, token, blockers, preflightWarnings, learnerMember };
 }
 
@@ -146,10 +149,10 @@ export function planUp(inputs: UpInputs): UpPlan {
     ...sides.flatMap(({ node, side }) => certificateSteps(node, side, view.of(node), inputs.pki)),
   ];
   const mainTrial = trialThenInstallSteps(main, "main", "main", mainObs, mainService);
-  steps.push(
-    ...fileSteps(pair, main, "main", { as: "main", token }, mainObs, mainService, mainTrial.length === 0),
-    ...mainTrial,
-  );
+  steps.push(...fileSteps(pair, main, "main", { as: "main", token }, mainObs, mainService, mainTrial.length === 0));
+  // Both hosts were looked at (no newer generation on the learner's, else a blocker): its boot guard may start it.
+  if (!mainObs.running && mainObs.dataDir === "member") steps.push(approveStartStep(main, "main", token));
+  steps.push(...mainTrial);
   if (!mainObs.running) {
     steps.push(startStep(main, "main", mainService), readyStep(main, "main", mainService, isLeader, 30_000));
   }

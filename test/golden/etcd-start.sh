@@ -5,6 +5,8 @@ set -eu
 set -a
 . /srv/etcd-pair/alpha/etcd.env
 set +a
+# new: this node was made main (the only voter); existing: it joined as a learner, which acknowledges no write.
+role=${ETCD_INITIAL_CLUSTER_STATE:-}
 if [ -e /srv/etcd-pair/alpha/state/fenced ]; then
   echo "etcd-pair: refusing to start alpha: the pair failed over away from it ($(cat /srv/etcd-pair/alpha/state/fenced))." "Run: etcd-pair rejoin alpha" >&2
   exit 78
@@ -28,13 +30,38 @@ if [ -d "$ETCD_DATA_DIR/member" ]; then
     if ! printf '%s' "$theirs" | tr '\n' ' ' | grep -Eqx 'demo-[0-9]{1,12}-[0-9a-f]+'; then distrust="it is not a generation of cluster demo"
     elif [ "$(epoch "$theirs")" -gt $(($(date +%s) + 86400)) ]; then distrust="it is more than a day ahead of this host's clock"; fi
     if [ -n "$distrust" ]; then
-      echo "etcd-pair: ignoring the generation beta serves ($(printf '%s' "$theirs" | tr -cd '[:print:]' | cut -c1-80)): $distrust; starting as if beta had not answered." >&2
+      echo "etcd-pair: ignoring the generation beta serves ($(printf '%s' "$theirs" | tr -cd '[:print:]' | cut -c1-80)): $distrust; going on as if beta had not answered." >&2
       theirs=
     fi
   fi
   if [ -n "$own" ] && [ -n "$theirs" ] && [ "$(epoch "$theirs")" -gt "$(epoch "$own")" ] 2>/dev/null; then
     echo "etcd-pair: refusing to start alpha: its peer beta serves a newer cluster generation ($theirs) than this node's ($own)." "Run: etcd-pair rejoin alpha" >&2
     exit 78
+  fi
+  if [ "$role" = new ] && [ ! -e /srv/etcd-pair/alpha/state/failover-token ]; then
+    ok=
+    approved=$(cat /srv/etcd-pair/alpha/state/start-approved 2>/dev/null || true)
+    case "${approved##* }" in ''|*[!0-9]*) approved= ;; esac
+    if [ -n "$own" ] && [ "${approved% *}" = "$own" ] && [ $(($(date +%s) - ${approved##* })) -le 300 ] 2>/dev/null; then
+      ok="etcd-pair approved this start of generation $own"
+    fi
+    end=$(($(date +%s) + ${ETCD_PAIR_GUARD_WAIT_S:-30}))
+    while [ -z "$ok" ]; do
+      members=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET /members HTTP/1.0\r\nHost: etcd\r\n\r\n" >&3 && cat <&3' etcd-pair 127.0.0.1 23802 2>/dev/null || true)
+      case "$members" in
+        *'"http://127.0.0.1:23801"'*) ok="its peer beta lists it as a member of its cluster" ;;
+        *'"peerURLs"'*)
+        echo "etcd-pair: refusing to start alpha: its peer beta answers and its cluster does not include alpha (the pair failed over to beta?)." "Run: etcd-pair rejoin alpha" >&2
+        exit 78 ;;
+      esac
+      [ -n "$ok" ] && break
+      if [ "$(date +%s)" -ge "$end" ]; then
+        echo "etcd-pair: alpha waits: it was the main, and beta (http://127.0.0.1:23802) does not answer, so it cannot tell whether the pair failed over to beta. It starts once beta answers; if beta is gone for good and was not failed over to: etcd-pair start-alone alpha" >&2
+        exit 79
+      fi
+      sleep 1
+    done
+    echo "etcd-pair: alpha starts: $ok" >&2
   fi
 elif [ -s /srv/etcd-pair/alpha/state/generation ]; then
   echo "etcd-pair: refusing to start alpha: it was a member of cluster generation $(cat /srv/etcd-pair/alpha/state/generation) but $ETCD_DATA_DIR holds no member data." "Run: etcd-pair rejoin alpha" >&2

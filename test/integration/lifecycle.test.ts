@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
@@ -5,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import { etcdctl } from "../helpers/etcdctl.js";
 import { TestPair } from "../helpers/pair.js";
+import { until } from "../helpers/until.js";
 
 interface StatusJson {
   cluster: string;
@@ -146,6 +148,23 @@ describe.each(TEST_BUILDS)("lifecycle on etcd $series", (build) => {
       process.kill(pid, "SIGCONT");
     }
     expect((await status()).state.healthy).toBe(true);
+  });
+
+  it("both killed at once and started again as systemd would, main first: the main waits for its learner, then starts", async () => {
+    await pair.kill("alpha", "SIGKILL");
+    await pair.kill("beta", "SIGKILL");
+    // Main first: its boot guard waits until beta lists it (README: Boot guard, case b); the learner starts at once.
+    const boot = (node: string) =>
+      spawnSync("/bin/sh", [
+        "-c",
+        `cd ${pair.nodeDir(node)} && setsid ./etcd-start.sh >>etcd.log 2>&1 </dev/null & echo $! >${pair.nodeDir(node)}/etcd.pid`,
+      ]);
+    expect(boot("alpha").status).toBe(0);
+    expect(boot("beta").status).toBe(0);
+    await until("the pair healthy again", async () => (await status()).state.healthy, { timeoutMs: 40_000 });
+    expect(await readFile(path.join(pair.nodeDir("alpha"), "etcd.log"), "utf8")).toContain(
+      "etcd-pair: alpha starts: its peer beta lists it as a member of its cluster",
+    );
   });
 
   it("down stops both; up starts them again with their data", async () => {

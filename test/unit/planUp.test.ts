@@ -102,7 +102,7 @@ describe("planUp", () => {
     main.fileHashes = writtenFiles(alpha, "demo-000000000001", [alpha], "new");
     const result = plan([main, freshHost("beta")]);
     expect(result.token).toBe("demo-000000000001");
-    expect(result.steps.map((s) => s.id).slice(0, 3)).toEqual(["main.start", "main.ready", "main.smoke"]);
+    expect(result.steps.map((s) => s.id).slice(0, 3)).toEqual(["main.approve", "main.start", "main.ready"]);
   });
 
   it("treats the node that leads as main, even when it is listed second", () => {

@@ -88,8 +88,11 @@ describe("start script, run by sh", () => {
       renderEtcdEnv(node, layout, { cluster: "demo", members: [node], state: "new", token: "demo-1" }),
     );
     writeFileSync(layout.startScript, renderStartScript(node, beta, layout, "demo"));
+    // As up writes it after looking at both hosts: these tests are about the generation check, not the main's wait.
+    const approve = (token: string) =>
+      writeFileSync(layout.startApprovalFile, `${token} ${Math.floor(Date.now() / 1000)}\n`);
     const run = () => spawnSync("/bin/sh", [layout.startScript], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
-    return { layout, run };
+    return { layout, run, approve };
   }
 
   it("bootstraps with the initial-cluster settings when the node is new", () => {
@@ -100,9 +103,10 @@ describe("start script, run by sh", () => {
   });
 
   it("drops the bootstrap settings once the data dir holds a member", () => {
-    const { layout, run } = fixture();
+    const { layout, run, approve } = fixture();
     mkdirSync(path.join(layout.dataDir, "member"), { recursive: true });
     writeFileSync(layout.generationFile, "demo-1\n");
+    approve("demo-1");
     expect(run().stdout).toContain("started name=alpha cluster=unset");
   });
 
@@ -123,9 +127,10 @@ describe("start script, run by sh", () => {
     ["the same generation", OLD],
     ["an older generation (it is the stale one)", "demo-1763000000-0c0c0c0c"],
   ])("starts a member whose peer serves %s", (_name, peerGeneration) => {
-    const { layout, run } = fixture(peerGeneration);
+    const { layout, run, approve } = fixture(peerGeneration);
     mkdirSync(path.join(layout.dataDir, "member"), { recursive: true });
     writeFileSync(layout.generationFile, `${OLD}\n`);
+    approve(OLD);
     expect(run().stdout).toContain("started name=alpha");
   });
 
