@@ -121,7 +121,9 @@ export function swapStep(node: NodeSpec, stamp: string, token: string): Step {
   const command =
     `if [ -d ${q(`${layout.restoreDir}/member`)} ]; then ` +
     `if [ -e ${q(layout.dataDir)} ]; then ${archiveCommand(layout.dataDir, layout.archiveDir, `data-${stamp}`)}; fi && ` +
-    `mv ${q(layout.restoreDir)} ${q(layout.dataDir)} && printf '%s\\n' ${q(token)} >${q(layout.generationFile)}; fi`;
+    `mv ${q(layout.restoreDir)} ${q(layout.dataDir)} && printf '%s\\n' ${q(token)} >${q(layout.generationFile)} && ` +
+    // Durable before the step reports ok: a power loss must not leave the new data without its generation.
+    `sync ${q(layout.generationFile)} ${q(layout.root)}; fi`;
   return {
     id: "newmain.swap",
     title: `archive ${node.name}'s data dir, swap the restored one in, record generation ${token}`,

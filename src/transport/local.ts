@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, open, rename } from "node:fs/promises";
 import path from "node:path";
 import type { ExecOutcome } from "./types.js";
 import { collectOutput, holdOutput, type HeldCommand } from "./output.js";
@@ -90,12 +90,29 @@ export class LocalTransport implements HostTransport {
     });
   }
 
+  /**
+   * Durable, as the SSH transport's: the file is synced before the rename and the dir after it. The markers and
+   * env files it writes must survive a power loss a moment later, or the next `up` cannot tell this pair's own
+   * data from a stranger's (test/slow/powerLoss.test.ts).
+   */
   async upload(file: string, content: string | Uint8Array, mode: number): Promise<void> {
     await mkdir(path.dirname(file), { recursive: true });
     const temp = `${file}.etcd-pair-${process.pid}.tmp`;
-    await writeFile(temp, content, { mode });
-    await chmod(temp, mode);
+    const handle = await open(temp, "w", mode);
+    try {
+      await handle.writeFile(content);
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, file);
+    const dir = await open(path.dirname(file), "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
   }
 
   async close(): Promise<void> {}

@@ -173,7 +173,7 @@ export class SshTransport implements HostTransport {
     const q = shQuote;
     const temp = `${path}.etcd-pair-tmp`;
     const chown = owner ? ` && chown ${q(owner)} ${q(temp)}` : "";
-    const script = `mkdir -p "$(dirname ${q(path)})" && umask 077 && cat >${q(temp)} && chmod ${mode.toString(8)} ${q(temp)}${chown} && mv ${q(temp)} ${q(path)}`;
+    const script = `mkdir -p "$(dirname ${q(path)})" && umask 077 && cat >${q(temp)} && chmod ${mode.toString(8)} ${q(temp)}${chown} && sync ${q(temp)} && mv ${q(temp)} ${q(path)} && sync "$(dirname ${q(path)})"`;
     // At least 100 kB/s: a release tarball over a slow link must not time out.
     const timeoutMs = 60_000 + Math.ceil(content.length / 100);
     const outcome = await this.run(this.wrap(script), { stdin: content, timeoutMs });
