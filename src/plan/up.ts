@@ -151,7 +151,8 @@ export function planUp(inputs: UpInputs): UpPlan {
   const mainTrial = trialThenInstallSteps(main, "main", "main", mainObs, mainService);
   steps.push(...fileSteps(pair, main, "main", { as: "main", token }, mainObs, mainService, mainTrial.length === 0));
   // Both hosts were looked at (no newer generation on the learner's, else a blocker): its boot guard may start it.
-  if (!mainObs.running && mainObs.dataDir === "member") steps.push(approveStartStep(main, "main", token));
+  // Also on a fresh host: the trial run below leaves member data, and the start after it meets the guard.
+  if (!mainObs.running) steps.push(approveStartStep(main, "main", token));
   steps.push(...mainTrial);
   if (!mainObs.running) {
     steps.push(startStep(main, "main", mainService), readyStep(main, "main", mainService, isLeader, 30_000));

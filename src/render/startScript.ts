@@ -44,8 +44,8 @@ function mainGuard(node: NodeSpec, peer: NodeSpec, layout: NodeLayout, refuse: (
     ok=
     approved=$(cat ${q(layout.startApprovalFile)} 2>/dev/null || true)
     case "\${approved##* }" in ''|*[!0-9]*) approved= ;; esac
-    if [ -n "$own" ] && [ "\${approved% *}" = "$own" ] && [ $(($(date +%s) - \${approved##* })) -le ${APPROVAL_VALID_S} ] 2>/dev/null; then
-      ok="etcd-pair approved this start of generation $own"
+    if [ -n "\${own:-$settings_token}" ] && [ "\${approved% *}" = "\${own:-$settings_token}" ] && [ $(($(date +%s) - \${approved##* })) -le ${APPROVAL_VALID_S} ] 2>/dev/null; then
+      ok="etcd-pair approved this start of generation \${own:-$settings_token}"
     fi
     end=$(($(date +%s) + \${ETCD_PAIR_GUARD_WAIT_S:-${GUARD_WAIT_S}}))
     while [ -z "$ok" ]; do
@@ -111,6 +111,8 @@ set -a
 set +a
 # new: this node was made main (the only voter); existing: it joined as a learner, which acknowledges no write.
 role=\${ETCD_INITIAL_CLUSTER_STATE:-}
+# The generation this node's settings are for (state/generation is written once it first served it).
+settings_token=\${ETCD_INITIAL_CLUSTER_TOKEN:-}
 if [ -e ${q(layout.fencedFile)} ]; then
 ${refuse(`the pair failed over away from it ($(cat ${q(layout.fencedFile)}))`)}
 fi

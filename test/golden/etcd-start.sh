@@ -7,6 +7,8 @@ set -a
 set +a
 # new: this node was made main (the only voter); existing: it joined as a learner, which acknowledges no write.
 role=${ETCD_INITIAL_CLUSTER_STATE:-}
+# The generation this node's settings are for (state/generation is written once it first served it).
+settings_token=${ETCD_INITIAL_CLUSTER_TOKEN:-}
 if [ -e /srv/etcd-pair/alpha/state/fenced ]; then
   echo "etcd-pair: refusing to start alpha: the pair failed over away from it ($(cat /srv/etcd-pair/alpha/state/fenced))." "Run: etcd-pair rejoin alpha" >&2
   exit 78
@@ -42,8 +44,8 @@ if [ -d "$ETCD_DATA_DIR/member" ]; then
     ok=
     approved=$(cat /srv/etcd-pair/alpha/state/start-approved 2>/dev/null || true)
     case "${approved##* }" in ''|*[!0-9]*) approved= ;; esac
-    if [ -n "$own" ] && [ "${approved% *}" = "$own" ] && [ $(($(date +%s) - ${approved##* })) -le 300 ] 2>/dev/null; then
-      ok="etcd-pair approved this start of generation $own"
+    if [ -n "${own:-$settings_token}" ] && [ "${approved% *}" = "${own:-$settings_token}" ] && [ $(($(date +%s) - ${approved##* })) -le 300 ] 2>/dev/null; then
+      ok="etcd-pair approved this start of generation ${own:-$settings_token}"
     fi
     end=$(($(date +%s) + ${ETCD_PAIR_GUARD_WAIT_S:-30}))
     while [ -z "$ok" ]; do

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -109,6 +110,15 @@ describe("the boot guard of a main (README: Boot guard)", () => {
     const approved = await run();
     expect(approved.code).toBe(0);
     expect(approved.stderr).toContain(`alpha starts: etcd-pair approved this start of generation ${GENERATION}`);
+  });
+
+  it("a first start after up's trial run (member data, no generation recorded yet) takes the approval for its settings' token", async () => {
+    const { layout, run } = node(await peerPort(), "new");
+    await rm(layout.generationFile);
+    writeFileSync(layout.startApprovalFile, `${GENERATION} ${Math.floor(Date.now() / 1000)}\n`);
+    const result = await run();
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`alpha starts: etcd-pair approved this start of generation ${GENERATION}`);
   });
 
   it("a learner starts at once: it acknowledges no write", async () => {

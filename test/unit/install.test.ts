@@ -137,8 +137,9 @@ describe("the trial run before the unit", () => {
       canaryValue: "c",
     });
     const ids = plan.steps.map((s) => s.id);
-    expect(ids.slice(0, 6)).toEqual([
+    expect(ids.slice(0, 7)).toEqual([
       "main.files",
+      "main.approve",
       "main.trial",
       "main.service",
       "main.start",
@@ -154,7 +155,7 @@ describe("the trial run before the unit", () => {
     ]);
     const files = plan.steps[0]?.actions.flatMap((a) => (a.kind === "upload" ? [a.path] : []));
     expect(files).not.toContain(unitPath);
-    const trial = plan.steps[1]?.actions[0];
+    const trial = plan.steps.find((s) => s.id === "main.trial")?.actions[0];
     expect(trial?.kind === "exec" && trial.command).toContain(
       "setpriv --reuid=etcd --regid=etcd --init-groups /bin/sh /etc/etcd-pair/demo/etcd-start.sh >/var/lib/etcd-pair/demo/trial-run.log 2>&1 &",
     );

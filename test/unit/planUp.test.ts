@@ -28,6 +28,7 @@ const ids = (observations: NodeObservation[]) => plan(observations).steps.map((s
 
 const FULL = [
   "main.files",
+  "main.approve",
   "main.start",
   "main.ready",
   "main.generation",
