@@ -93,7 +93,7 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
       expect(await onHost(2, "/usr/local/bin/etcd --version")).toContain(`etcd Version: ${version}`);
       expect(await onHost(2, "ls /var/lib/etcd-pair/e2e/install")).toBe(""); // the upload is removed
     }
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     tls = await clientTlsFrom(dir);
     const known = await readFile(path.join(dir, "known_hosts"), "utf8");
     expect(known.split("\n").filter(Boolean)).toHaveLength(2);
@@ -212,7 +212,7 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
     const learner = await readLearner(url(2), "/crash/", tls);
     // --yes confirms the failover; the fence is the fence command where one is set, else that same word.
     const failover = await run("failover", "--yes", "--json");
-    expect(failover.code).toBe(0);
+    expect(failover.code, failover.stderr).toBe(0);
     const report = JSON.parse(failover.stdout) as {
       newMain: string;
       fence: string;
@@ -250,7 +250,7 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
 
   it("rejoin brings the old main back as learner with every kept write, and measures the loss on its disk", async () => {
     const rejoin = await run("rejoin", "alpha", "--json");
-    expect(rejoin.code).toBe(0);
+    expect(rejoin.code, rejoin.stderr).toBe(0);
     if (!crash) throw new Error("the power-loss test did not run");
     // Powered on again, the old main's data is readable: the loss is now measured, and must match the history.
     checkCrashHistory({ ...crash, report: { ...crash.report, lostRevisions: lossOfRejoin(rejoin) }, loss: "measured" });
@@ -263,7 +263,7 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
     const writer = new Writer([url(2), url(1)], "/switchover/", 2, tls);
     await writer.waitFor(100);
     const switchover = await run("switchover", "--yes", "--to", "alpha");
-    expect(switchover.code).toBe(0);
+    expect(switchover.code, switchover.stderr).toBe(0);
     await writer.waitFor(writer.acked.length + 50);
     const acked = await writer.stop();
     await expectAllPresent(1, "/switchover/", acked);
@@ -299,7 +299,7 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
     expect(lost.length).toBeGreaterThanOrEqual(200);
     await hosts("start", "alpha");
     const rejoin = await run("rejoin", "alpha", "--json");
-    expect(rejoin.code).toBe(0);
+    expect(rejoin.code, rejoin.stderr).toBe(0);
     const measured = { ...report, lostRevisions: lossOfRejoin(rejoin) };
     checkCrashHistory({ ...history, report: measured, loss: "measured" });
     await expectAllPresent(1, "/double/", kept);

@@ -98,7 +98,7 @@ describe("CLI surface", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("[offline: hosts assumed fresh]");
     const ids = [...result.stdout.matchAll(/\[(?:change|verify): ([a-z.-]+)\]/g)].map((m) => m[1]);
-    expect(ids.slice(0, 4)).toEqual(["main.certificates", "learner.certificates", "main.files", "main.start"]);
+    expect(ids.slice(0, 4)).toEqual(["main.certificates", "learner.certificates", "main.files", "main.approve"]);
     expect(ids).toContain("learner.add");
     expect(existsSync(path.join(dir, "pki"))).toBe(false);
     const up = await cli(["-c", file, "up", "--offline"], { cwd: dir });
