@@ -17,6 +17,8 @@ export type Node = "alpha" | "beta";
 /** A pair that `up` brought up (alpha main, beta learner), with what the benchmarks need to hurt and time it. */
 export interface BenchPair {
   readonly tls: ClientTls;
+  /** The pair's config file (a scenario may add settings before it starts a long-running command). */
+  readonly configFile: string;
   /** The `up` that created it, as the CLI reported it (--json), and its wall time from spawn to exit. */
   readonly up: { wallMs: number; steps: { id: string; durationMs: number }[] };
   run(args: readonly string[], timeoutMs?: number): Promise<CliResult>;
@@ -115,6 +117,7 @@ export function localHosts(build: EtcdBuild): BenchHosts {
         const tls = await pair.clientTls();
         return {
           tls,
+          configFile: pair.configFile,
           up,
           run: (args, timeoutMs) => pair.run(args, { timeoutMs: timeoutMs ?? 180_000 }),
           url: (node) => pair.url(node),
@@ -195,6 +198,7 @@ export function e2eHosts(build: EtcdBuild): BenchHosts {
       const binDir = variant.tarball ? "/usr/local/bin" : "/usr/bin";
       return {
         tls: await clientTlsFrom(dir),
+        configFile: config,
         up,
         run,
         url: (node) => `https://${hostAddress(HOST_NUMBER[node]).address}:2379`,

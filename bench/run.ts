@@ -19,11 +19,13 @@ import { benchLag } from "./scenarios/lag.js";
 import { benchPutLatency } from "./scenarios/putLatency.js";
 import { benchStatus } from "./scenarios/status.js";
 import { benchSwitchover } from "./scenarios/switchover.js";
+import { benchWatch } from "./scenarios/watch.js";
 import { summarize } from "./stats.js";
 import { markdownTable, textTable, type VersionRun } from "./table.js";
 
-const USAGE = `usage: npm run bench -- [--hosts local|e2e] [--versions 3.4,3.5] [--reps N] [--only P1,P2,...]
+const USAGE = `usage: npm run bench -- [--hosts local|e2e] [--versions 3.5.30,3.6.14] [--reps N] [--only P1,P2,...]
                         [--quick] [--out DIR] [--update-doc]
+  --versions    etcd builds by version (test/helpers/etcdBinaries.ts); e2e hosts run 3.4.23 and 3.5.16 only
   --quick       1 repetition, P1 at 1 MB only, P6 on 100 MB: a few minutes, for a look
   --out DIR     where the JSON and SVG go (default bench/results, or docs/bench with --update-doc)
   --update-doc  write this run's table and machine into BENCHMARKS.md (between its markers)`;
@@ -31,9 +33,9 @@ const USAGE = `usage: npm run bench -- [--hosts local|e2e] [--versions 3.4,3.5] 
 const { values: flags } = parseArgs({
   options: {
     hosts: { type: "string", default: "local" },
-    versions: { type: "string", default: "3.4,3.5" },
+    versions: { type: "string", default: "3.5.30,3.6.14" },
     reps: { type: "string" },
-    only: { type: "string", default: "P1,P2,P3,P4,P5,P6,P7" },
+    only: { type: "string", default: "P1,P2,P3,P4,P5,P6,P7,P8" },
     quick: { type: "boolean", default: false },
     out: { type: "string" },
     "update-doc": { type: "boolean", default: false },
@@ -45,6 +47,8 @@ if (flags.help || !["local", "e2e"].includes(flags.hosts ?? "")) {
   process.exit(flags.help ? 0 : 2);
 }
 const quick = flags.quick ?? false;
+/** P8 runs watch with this detectAfter (the default is 10 s; a shorter one keeps the run short, the floor moves with it). */
+const WATCH_DETECT_AFTER_S = 3;
 const reps = Number(flags.reps ?? (quick ? 1 : 3));
 const only = new Set((flags.only ?? "").split(",").map((s) => s.trim().toUpperCase()));
 const builds = ETCD_BUILDS.filter((b) => (flags.versions ?? "").split(",").some((v) => b.series.startsWith(v.trim())));
@@ -122,6 +126,7 @@ async function benchVersion(base: BenchHosts): Promise<{ run: VersionRun; traces
   if (only.has("P5")) figures.push(...(await benchStatus(hosts, quick ? 5 : 10, progress)));
   if (only.has("P6")) figures.push(...(await benchCatchUp(hosts, quick ? 100e6 : 1e9, reps, progress)));
   if (only.has("P7")) figures.push(...(await benchPutLatency(hosts, reps, quick ? 500 : 2000, progress)));
+  if (only.has("P8")) figures.push(...(await benchWatch(hosts, reps, WATCH_DETECT_AFTER_S, progress)));
   if (only.has("P4") && ups.length === 0) await (await hosts.create()).cleanup();
   if (only.has("P4")) figures.push(upFigure(ups));
   return { run: { version: base.version, figures }, traces };

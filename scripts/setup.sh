@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine for etcd-pair: etcd 3.4 and 3.5 (scripts/install-etcd.sh), a C compiler
+# Sets up a fresh Debian machine for etcd-pair: etcd 3.4.23, 3.5.16, 3.5.30, 3.6.14 and 3.7.1
+# (scripts/install-etcd.sh; 3.6/3.7 from the release tarballs in ../shared/etcd/), a C compiler
 # for one test, xfsprogs for the power-loss test, npm dependencies, and the build. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

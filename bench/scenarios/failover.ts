@@ -5,7 +5,7 @@ import type { BenchHosts } from "../pairs.js";
 import { electionWaitMs } from "../etcdLog.js";
 import { runOk, untilConverged, type Progress } from "./common.js";
 
-interface Run {
+export interface Run {
   rtoMs: number;
   /** etcd's own election on the new main (null where its log did not show one). */
   electionMs: number | null;
@@ -20,7 +20,12 @@ interface Run {
  * writer pointed at it from the instant of the crash. `tool`: `etcd-pair failover --yes` started at once;
  * `by hand`: stop the learner, restore its db, start etcd (pairs.ts byHandFailover).
  */
-async function once(hosts: BenchHosts, dbBytes: number, mode: "tool" | "by hand", progress: Progress): Promise<Run> {
+export async function failoverOnce(
+  hosts: BenchHosts,
+  dbBytes: number,
+  mode: "tool" | "by hand",
+  progress: Progress,
+): Promise<Run> {
   const pair = await hosts.create();
   try {
     if (dbBytes > 0) await fill(pair.url("alpha"), pair.tls, "/bench/fill/", dbBytes);
@@ -80,7 +85,12 @@ async function once(hosts: BenchHosts, dbBytes: number, mode: "tool" | "by hand"
   }
 }
 
-async function firstAckAfter(writer: RateWriter, endpoint: string, after: number, timeoutMs: number): Promise<number> {
+export async function firstAckAfter(
+  writer: RateWriter,
+  endpoint: string,
+  after: number,
+  timeoutMs: number,
+): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const acks = writer.samples.filter((s) => s.ok && s.endpoint === endpoint && s.sentAt >= after);
@@ -112,8 +122,8 @@ export async function benchFailover(
   const tool: Run[] = [];
   const byHand: Run[] = [];
   for (let i = 0; i < reps; i++) {
-    tool.push(await once(hosts, dbBytes, "tool", progress));
-    byHand.push(await once(hosts, dbBytes, "by hand", progress));
+    tool.push(await failoverOnce(hosts, dbBytes, "tool", progress));
+    byHand.push(await failoverOnce(hosts, dbBytes, "by hand", progress));
   }
   const t = summarize(tool.map((r) => r.rtoMs));
   const b = summarize(byHand.map((r) => r.rtoMs));

@@ -8,18 +8,29 @@
 #   hosts.sh poweroff NAME       power loss: SIGKILL the container's init (its disk survives)
 #   hosts.sh start NAME          power it back on
 #   hosts.sh reboot NAME         clean reboot: systemctl reboot inside, wait for it to end, boot again
-#   hosts.sh partition NAME      cut its link to the bridge;  hosts.sh heal NAME: restore it
+#   hosts.sh partition NAME      cut its link to the bridge (SSH still reaches it);  hosts.sh heal NAME: restore all
+#   hosts.sh cut NAME            cut it off from everything: its link to the bridge and SSH (open SSH sessions end)
+#   hosts.sh drop NAME ADDRESS   NAME's packets to ADDRESS are dropped (one path cut);  hosts.sh undrop NAME ADDRESS
+#   hosts.sh exec NAME COMMAND   run COMMAND as root on NAME through its namespace (works while it is cut off)
+#   hosts.sh copy NAME SRC PATH  copy this machine's SRC (file or dir) to PATH on NAME's disk (e.g. a witness's CLI)
 #   hosts.sh down                tear everything down, by the ids recorded under $STATE
+#
+# ETCD_PAIR_E2E_SLOT=N (0-9, default 0) runs a separate set of hosts beside slot 0: subnet 10.(77+N).0.0/24,
+# sshd forwarders on 127.0.0.1:(22010+100N+i), its own namespaces and state dir.
 #
 # Every process, mount and namespace it creates is recorded under $STATE and removed by `down` only.
 set -euo pipefail
 
 CACHE=${ETCD_PAIR_E2E_CACHE:-/var/cache/etcd-pair-e2e}
-STATE=${ETCD_PAIR_E2E_STATE:-/run/etcd-pair-e2e}
+SLOT=${ETCD_PAIR_E2E_SLOT:-0}
+case "$SLOT" in [0-9]) ;; *) echo "e2e-hosts: ETCD_PAIR_E2E_SLOT must be 0-9" >&2; exit 2 ;; esac
+if [ "$SLOT" = 0 ]; then P=ep; else P=ep$SLOT; fi
+STATE=${ETCD_PAIR_E2E_STATE:-/run/etcd-pair-e2e$([ "$SLOT" = 0 ] || echo "-$SLOT")}
 ROOTFS=$CACHE/rootfs
-BRIDGE_NS=ep-bridge
-SUBNET=10.77.0
-CONTROLLER_LINK=ep-ctl
+BRIDGE_NS=$P-bridge
+SUBNET=10.$((77 + SLOT)).0
+PORT_BASE=$((22010 + 100 * SLOT))
+CONTROLLER_LINK=$P-ctl
 log() { printf 'e2e-hosts: %s\n' "$*" >&2; }
 
 # index NAME: the host's number, from the order hosts were first started in (recorded).
@@ -97,7 +108,7 @@ ensure_bridge() {
 # net_up NAME: its namespace, a veth into the bridge, its address. Kept across power cycles.
 net_up() {
   local name=$1 i ns veth
-  i=$(index_of "$name"); ns=ep-$name; veth=ve-$name
+  i=$(index_of "$name"); ns=$P-$name; veth=$P-ve-$name
   if [ -e "$STATE/$name.netns" ]; then return; fi
   ip netns add "$ns"
   echo "$ns" >"$STATE/$name.netns"
@@ -123,7 +134,7 @@ boot() {
   local name=$1 dir=$STATE/$name pid init i
   if [ -e "$STATE/$name.pid" ] && kill -0 "$(cat "$STATE/$name.pid")" 2>/dev/null; then return; fi
   setsid systemd-nspawn -q -D "$dir/root" -M "$name" --boot --register=no --keep-unit \
-    --network-namespace-path="/run/netns/ep-$name" --capability=CAP_NET_ADMIN >"$dir/console.log" 2>&1 </dev/null &
+    --network-namespace-path="/run/netns/$P-$name" --capability=CAP_NET_ADMIN >"$dir/console.log" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$STATE/$name.pid"
   # The container's init (PID 1 inside): killing it ends every process of the container's PID namespace.
@@ -140,21 +151,45 @@ boot() {
   echo "$init" >"$STATE/$name.init"
 }
 
+# forward NAME: sshd of NAME on 127.0.0.1:PORT; while NAME is cut off ($STATE/NAME.cut), connections are closed.
 forward() {
   local name=$1 i port
-  i=$(index_of "$name"); port=$((22010 + i))
+  i=$(index_of "$name"); port=$((PORT_BASE + i))
   if [ -e "$STATE/$name.socat" ] && kill -0 "$(cat "$STATE/$name.socat")" 2>/dev/null; then return; fi
-  setsid socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" "EXEC:ip netns exec ep-$name socat STDIO TCP\:127.0.0.1\:22" \
+  setsid socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
+    "SYSTEM:test ! -e $STATE/$name.cut && exec ip netns exec $P-$name socat STDIO TCP\:127.0.0.1\:22" \
     >/dev/null 2>&1 </dev/null &
   echo $! >"$STATE/$name.socat"
 }
 
+# cut NAME: no link to the bridge, no new SSH session, and the open ones end (the forwarder's children).
+cut_off() {
+  local name=$1
+  touch "$STATE/$name.cut"
+  ip -n "$BRIDGE_NS" link set "$P-ve-$name" down
+  if [ -e "$STATE/$name.socat" ]; then pkill -KILL -P "$(cat "$STATE/$name.socat")" 2>/dev/null || true; fi
+}
+
+heal_link() {
+  local name=$1
+  rm -f "$STATE/$name.cut"
+  ip -n "$BRIDGE_NS" link set "$P-ve-$name" up
+}
+
+# exec NAME COMMAND: as root on NAME over ssh inside its own namespace, so it works while NAME is cut off.
+exec_on() {
+  local name=$1
+  shift
+  ip netns exec "$P-$name" ssh -q -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o ConnectTimeout=5 -i "$CACHE/id_ed25519" root@127.0.0.1 "$@"
+}
+
+# wait_ssh NAME: sshd answers inside NAME's namespace (also while NAME is cut off).
 wait_ssh() {
   local name=$1 i port deadline
-  i=$(index_of "$name"); port=$((22010 + i)); deadline=$((SECONDS + 60))
-  until ssh -q -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=2 \
-    -i "$CACHE/id_ed25519" -p "$port" root@127.0.0.1 true 2>/dev/null; do
-    if [ $SECONDS -gt $deadline ]; then log "$name: no SSH on 127.0.0.1:$port after 60 s (see $STATE/$name/console.log)"; exit 1; fi
+  i=$(index_of "$name"); port=$((PORT_BASE + i)); deadline=$((SECONDS + 60))
+  until exec_on "$name" true 2>/dev/null; do
+    if [ $SECONDS -gt $deadline ]; then log "$name: no SSH after 60 s (see $STATE/$name/console.log)"; exit 1; fi
     sleep 0.2
   done
   log "$name up: ssh root@127.0.0.1 -p $port, address $SUBNET.$((10 + i))"
@@ -182,11 +217,10 @@ poweroff() {
 
 # reboot NAME: a clean reboot from inside (systemd stops every unit), then power on again.
 reboot() {
-  local name=$1 i port pid
+  local name=$1 i pid
   [ -e "$STATE/$name.pid" ] || { log "$name is not running"; exit 1; }
-  i=$(index_of "$name"); port=$((22010 + i)); pid=$(cat "$STATE/$name.pid")
-  ssh -q -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 \
-    -i "$CACHE/id_ed25519" -p "$port" root@127.0.0.1 'systemctl reboot' || true
+  pid=$(cat "$STATE/$name.pid")
+  exec_on "$name" 'systemctl reboot' || true
   # systemd-nspawn exits once the container has shut down (it does not reboot in place).
   for i in $(seq 600); do
     if ! kill -0 "$pid" 2>/dev/null || [ "$(ps -o stat= -p "$pid" | cut -c1)" = Z ]; then break; fi
@@ -201,7 +235,7 @@ reboot() {
 
 down() {
   [ -d "$STATE" ] || return 0
-  for f in "$STATE"/*.socat; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; rm -f "$f"; done
+  for f in "$STATE"/*.socat; do if [ -e "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi; rm -f "$f"; done
   for f in "$STATE"/*.pid; do [ -e "$f" ] || continue; poweroff "$(basename "$f" .pid)"; done
   for f in "$STATE"/*.mount; do [ -e "$f" ] || continue; umount "$(cat "$f")" 2>/dev/null || umount -l "$(cat "$f")"; rm -f "$f"; done
   for f in "$STATE"/*.netns; do [ -e "$f" ] || continue; ip netns del "$(cat "$f")" 2>/dev/null || true; rm -f "$f"; done
@@ -217,8 +251,13 @@ case "$cmd" in
   start) start "$1" ;;
   reboot) reboot "$1" ;;
   poweroff) poweroff "$1" ;;
-  partition) ip -n "$BRIDGE_NS" link set "ve-$1" down ;;
-  heal) ip -n "$BRIDGE_NS" link set "ve-$1" up ;;
+  partition) ip -n "$BRIDGE_NS" link set "$P-ve-$1" down ;;
+  cut) cut_off "$1" ;;
+  heal) heal_link "$1" ;;
+  drop) ip -n "$P-$1" route replace blackhole "$2/32" ;;
+  undrop) ip -n "$P-$1" route del blackhole "$2/32" ;;
+  exec) exec_on "$@" ;;
+  copy) mkdir -p "$(dirname "$STATE/$1/root/$3")"; cp -a "$2" "$STATE/$1/root/$3" ;;
   down) down ;;
-  *) sed -n '2,15p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,23p' "$0" >&2; exit 2 ;;
 esac

@@ -110,7 +110,8 @@ async function invoke(spec: AnyCommand, args: readonly string[], command: Comman
       }
     }
     const output = spec.report(await spec.run(ctx, input, prepared), input);
-    if (flags.json) out(JSON.stringify(output.json, null, 2));
+    // A command that streamed its data (watch: one JSON object per line) has no closing document.
+    if (flags.json && output.json !== undefined) out(JSON.stringify(output.json, null, 2));
     else if (output.stdout) out(printable(output.stdout));
     // A person's closing words go to stderr with or without --json: stdout holds only the data.
     if (output.stderr) process.stderr.write(`${printable(output.stderr)}\n`);
@@ -133,6 +134,7 @@ const GROUPS: Record<string, string> = {
   config: "config file helpers",
   snapshot: "save a snapshot from the main, or build a new pair from one",
   certs: "the pair's TLS certificates",
+  fence: "the fence path a failover uses when it cannot reach the old main",
 };
 
 function register(program: Command, spec: AnyCommand): void {

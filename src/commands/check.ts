@@ -6,11 +6,40 @@ import { observePair } from "../runtime/observe.js";
 import { newCanaryValue } from "../runtime/tokens.js";
 import { EXIT, type LookCommand } from "./command.js";
 import { PAIR_TEST_STEPS } from "../plan/stepIds.js";
+import { runFenceCheck } from "../runtime/fenceCheck.js";
+
+/**
+ * The fence path of the main (the node a failover would fence), through failover.fenceCheckCommand: a row that
+ * fails the check when the command fails, and says "not configured" (without failing) when there is none.
+ */
+async function fenceItem(hosts: Hosts, state: PairState): Promise<CheckItem> {
+  const title = "fence path of the main (failover.fenceCheckCommand)";
+  const command = hosts.pair.fenceCheckCommand;
+  if (!command) return { id: "fence", title, ok: true, skipped: true, durationMs: 0, detail: "not configured" };
+  const main = state.nodes.find((n) => n.role === "leader");
+  if (!main) return { id: "fence", title, ok: true, skipped: true, durationMs: 0, detail: "no main to fence" };
+  let result;
+  try {
+    result = await runFenceCheck(hosts, command, hosts.node(main.name));
+  } catch (err) {
+    return { id: "fence", title, ok: false, durationMs: 0, detail: `could not run it: ${(err as Error).message}` };
+  }
+  const last = result.output.split("\n").at(-1) ?? "";
+  return {
+    id: "fence",
+    title: `fence path of ${main.name} (failover.fenceCheckCommand)`,
+    ok: result.ok,
+    durationMs: result.durationMs,
+    detail: `exit ${result.exitCode}${last ? `: ${last}` : ""}`,
+  };
+}
 
 export interface CheckItem {
   id: string;
   title: string;
   ok: boolean;
+  /** Not run (the fence check without a fenceCheckCommand): shown as SKIP, does not fail the check. */
+  skipped?: boolean;
   durationMs: number;
   detail?: string;
 }
@@ -31,6 +60,7 @@ export async function runCheck(hosts: Hosts, reporter: Reporter, state: PairStat
     ...(state.healthy ? {} : { detail: state.problems.join("; ") }),
   };
   const checks = [roles];
+  const fence = fenceItem(hosts, state);
   const leader = state.nodes.find((n) => n.role === "leader");
   const learner = state.nodes.find((n) => n.role === "learner");
   if (leader && learner) {
@@ -51,18 +81,21 @@ export async function runCheck(hosts: Hosts, reporter: Reporter, state: PairStat
     );
     checks.push(...results);
   }
+  checks.push(await fence);
   return { healthy: checks.every((c) => c.ok), state, checks };
 }
 
 export function formatCheck(result: CheckResult): string {
-  const lines = result.checks.map((c) => `${c.ok ? "PASS" : "FAIL"}  ${c.title}${c.detail ? `: ${c.detail}` : ""}`);
+  const verdict = (c: CheckItem) => (c.skipped ? "SKIP" : c.ok ? "PASS" : "FAIL");
+  const lines = result.checks.map((c) => `${verdict(c)}  ${c.title}${c.detail ? `: ${c.detail}` : ""}`);
   return `${lines.join("\n")}\n${result.healthy ? "check passed" : "check FAILED"}\n`;
 }
 
 export const check: LookCommand<object, PairState, CheckResult> = {
   path: ["check"],
   description:
-    "write a canary on main, read it on the learner (serializable), indexes converge, no alarms; exit 3 on failure",
+    "write a canary on main, read it on the learner (serializable), indexes converge, no alarms, the main's fence " +
+    "path (failover.fenceCheckCommand, when set); exit 3 on failure",
   changesHosts: false,
   quietSteps: true,
   steps: PAIR_TEST_STEPS,

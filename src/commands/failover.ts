@@ -9,6 +9,9 @@ import { PreflightError, StateError } from "../runtime/errors.js";
 import { observePair } from "../runtime/observe.js";
 import { runSteps, type StepRecord } from "../runtime/runner.js";
 import { newCanaryValue, newClusterToken } from "../runtime/tokens.js";
+import type { NodeSpec } from "../config/resolve.js";
+import { historySteps, recordableNodes, type HistoryEvent } from "../plan/history.js";
+import { historyEvent, recordHistory } from "../runtime/history.js";
 import { show } from "./text.js";
 import { stringOption, type ChangeCommand } from "./command.js";
 
@@ -37,12 +40,20 @@ export interface FailoverReport {
 export interface FailoverInput {
   /** --fence-command; the config's failover.fenceCommand otherwise. */
   fenceCommand?: string;
+  /** Who fails over, for the history (not a flag: `watch` names itself); default: user@host of this machine. */
+  actor?: string;
+  /** A failover `watch` decided on its own (not a flag); recorded in the history. */
+  automatic?: boolean;
 }
 
 interface PreparedFailover {
   plan: FailoverPlan;
   /** How long looking and planning took: part of the time to the first write. */
   preparedMs: number;
+  /** The nodes that answered the look: the history is recorded on them once the failover is done. */
+  recordOn: NodeSpec[];
+  /** The history event as planned; its time and loss are filled in once the steps ran. */
+  event: HistoryEvent;
 }
 
 function summarize(plan: FailoverPlan): string {
@@ -52,7 +63,23 @@ function summarize(plan: FailoverPlan): string {
     `  2. stop ${plan.newMain} cleanly, restore its own db with a new cluster token, archive its old data dir`,
     `  3. start ${plan.newMain} as the main and verify a write`,
     `Writes the old main acknowledged that ${plan.newMain} had not applied are lost; the report counts them.`,
+    `Last it is recorded in the pair's history on each node that answered (the time and the loss as measured).`,
   ].join("\n");
+}
+
+/** The failover as the pair's history keeps it; one id per generation, so a re-run records the same event. */
+function failoverEvent(plan: FailoverPlan, input: FailoverInput): HistoryEvent {
+  return historyEvent("failover", {
+    id: `failover-${plan.token}`,
+    ...(input.actor ? { actor: input.actor } : {}),
+    automatic: input.automatic ?? false,
+    from: plan.oldMain,
+    to: plan.newMain,
+    generation: plan.token,
+    lostRevisions: null,
+    loss: "measured by the failover's steps",
+    note: `fence: ${plan.fence}`,
+  });
 }
 
 /** What was lost, from the restored revision and the old main's own last revision, each when known. */
@@ -124,6 +151,7 @@ export const failover: ChangeCommand<FailoverInput, PreparedFailover, FailoverRe
     "newmain.smoke",
     "failover.finish",
     "assess.loss",
+    "failover.history",
   ],
   input: (_args, options) => {
     const fenceCommand = stringOption(options, "fenceCommand");
@@ -148,17 +176,26 @@ export const failover: ChangeCommand<FailoverInput, PreparedFailover, FailoverRe
     if (!planned.ok) throw new StateError(planned.refusal.message, planned.refusal.hint);
     const blockers = failoverToolBlockers(pairView(hosts.pair, observations), planned.plan);
     if (blockers.length > 0) throw new PreflightError(blockers);
-    return { plan: planned.plan, preparedMs: performance.now() - started };
+    return {
+      plan: planned.plan,
+      preparedMs: performance.now() - started,
+      recordOn: recordableNodes(hosts.pair.nodes, observations),
+      event: failoverEvent(planned.plan, input),
+    };
   },
-  intent: ({ plan }) => ({
+  intent: ({ plan, recordOn, event }) => ({
     summary: summarize(plan),
-    steps: plan.steps,
+    steps: [...plan.steps, ...historySteps(recordOn, event)],
     question: plan.needsOperatorWord
       ? "The old main cannot be reached and nothing can fence it: confirm it is powered off or cut off."
       : "Fail over now?",
   }),
-  run: async (ctx, _input, { plan, preparedMs }) => {
-    const steps = await runSteps(plan.steps, await ctx.hosts(), ctx.reporter);
+  run: async (ctx, _input, { plan, preparedMs, recordOn, event }) => {
+    const hosts = await ctx.hosts();
+    const ran = await runSteps(plan.steps, hosts, ctx.reporter);
+    const loss = lossOf(plan, ran);
+    const recorded = { ...event, at: new Date().toISOString(), lostRevisions: loss.lostRevisions, loss: loss.loss };
+    const steps = [...ran, ...(await recordHistory(hosts, recordOn, recorded, ctx.reporter))];
     const smoke = steps.findIndex((s) => s.id === "newmain.smoke");
     const elapsed = (records: readonly StepRecord[]) => records.reduce((sum, s) => sum + s.durationMs, 0);
     return {
@@ -170,7 +207,7 @@ export const failover: ChangeCommand<FailoverInput, PreparedFailover, FailoverRe
       durationMs: Math.round(preparedMs + elapsed(steps)),
       writableAfterMs: smoke < 0 ? null : Math.round(preparedMs + elapsed(steps.slice(0, smoke + 1))),
       learnerBefore: plan.learnerBefore ?? null,
-      ...lossOf(plan, steps),
+      ...loss,
       rejoinCommand: `etcd-pair rejoin ${plan.oldMain}`,
     };
   },

@@ -7,6 +7,8 @@ import { configValidate } from "./configValidate.js";
 import { demo } from "./demo.js";
 import { down } from "./down.js";
 import { failover } from "./failover.js";
+import { fenceTest } from "./fenceTest.js";
+import { history } from "./history.js";
 import { init } from "./init.js";
 import { rejoin } from "./rejoin.js";
 import { snapshotRestore } from "./snapshotRestore.js";
@@ -15,6 +17,9 @@ import { startAlone } from "./startAlone.js";
 import { status } from "./status.js";
 import { switchover } from "./switchover.js";
 import { plan, up } from "./up.js";
+import { versions } from "./versions.js";
+import { watch } from "./watch.js";
+import { pause, resume } from "./pause.js";
 
 /** Every command of the CLI, in the order --help lists them. */
 export const COMMANDS: readonly AnyCommand[] = [
@@ -25,12 +30,18 @@ export const COMMANDS: readonly AnyCommand[] = [
   status,
   check,
   audit,
+  versions,
   plan,
   down,
   failover,
   rejoin,
   startAlone,
   switchover,
+  watch,
+  history,
+  pause,
+  resume,
+  fenceTest,
   certsRenew,
   snapshotSave,
   snapshotRestore,

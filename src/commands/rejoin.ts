@@ -10,6 +10,12 @@ import { formatMs } from "./text.js";
 import type { ChangeCommand } from "./command.js";
 import { nodeNamed } from "./nodeNamed.js";
 import { LEARNER_JOIN_STEPS, PAIR_TEST_STEPS } from "../plan/stepIds.js";
+import type { NodeSpec } from "../config/resolve.js";
+import { historySteps, recordableNodes, type HistoryEvent } from "../plan/history.js";
+import { historyEvent, recordHistory } from "../runtime/history.js";
+
+/** A rejoin that only verifies (the node is the main's learner already) changes nothing: nothing to record. */
+const changes = (plan: RejoinPlan) => plan.steps.some((s) => s.kind === "change");
 
 /** What the rejoined node's old data held past the revision the failover restored: the failover's loss. */
 export interface RejoinLoss {
@@ -35,6 +41,10 @@ export interface RejoinInput {
 interface PreparedRejoin {
   plan: RejoinPlan;
   started: number;
+  /** The nodes that answered the look: the history is recorded on them once the rejoin is done. */
+  recordOn: NodeSpec[];
+  /** The history event; its time and any loss measured are filled in once the steps ran. */
+  event: HistoryEvent;
 }
 
 /** The loss the failover could not measure, from the assess.loss step when the plan had one. */
@@ -63,7 +73,15 @@ export const rejoin: ChangeCommand<RejoinInput, PreparedRejoin, RejoinResult> = 
   description: "bring NODE back as the learner of the current main: its old data archived, started empty",
   arguments: [{ name: "<node>", description: "the node to bring back (usually the old main after a failover)" }],
   changesHosts: true,
-  steps: ["rejoin.stop", "assess.loss", "rejoin.remove", "rejoin.archive", ...LEARNER_JOIN_STEPS, ...PAIR_TEST_STEPS],
+  steps: [
+    "rejoin.stop",
+    "assess.loss",
+    "rejoin.remove",
+    "rejoin.archive",
+    ...LEARNER_JOIN_STEPS,
+    ...PAIR_TEST_STEPS,
+    "rejoin.history",
+  ],
   input: ([node]) => ({ node: node ?? "" }),
   prepare: async (ctx, input) => {
     const started = performance.now();
@@ -79,18 +97,34 @@ export const rejoin: ChangeCommand<RejoinInput, PreparedRejoin, RejoinResult> = 
       canaryValue: newCanaryValue(),
     });
     if (!planned.ok) throw new StateError(planned.refusal.message, planned.refusal.hint);
-    const blockers = rejoinToolBlockers(pairView(hosts.pair, observations), node);
+    const view = pairView(hosts.pair, observations);
+    const blockers = rejoinToolBlockers(view, node);
     if (blockers.length > 0) throw new PreflightError(blockers);
-    return { plan: planned.plan, started };
+    const generation = view.of(planned.plan.main).generation;
+    const event = historyEvent("rejoin", {
+      node: node.name,
+      to: planned.plan.main,
+      ...(generation ? { generation } : {}),
+    });
+    return { plan: planned.plan, started, recordOn: recordableNodes(hosts.pair.nodes, observations), event };
   },
-  intent: ({ plan }, input) => ({
-    summary: `rejoin: ${input.node} becomes the learner of ${plan.main}`,
-    steps: plan.steps,
+  intent: ({ plan, recordOn, event }, input) => ({
+    summary:
+      `rejoin: ${input.node} becomes the learner of ${plan.main}` +
+      (changes(plan)
+        ? "\nLast it is recorded in the pair's history on each node that answered (with any loss measured)."
+        : ""),
+    steps: changes(plan) ? [...plan.steps, ...historySteps(recordOn, event)] : plan.steps,
   }),
-  run: async (ctx, input, { plan, started }) => {
-    const steps = await runSteps(plan.steps, await ctx.hosts(), ctx.reporter);
-    const durationMs = Math.round(performance.now() - started);
-    return { node: input.node, main: plan.main, steps, durationMs, loss: lossOf(plan, steps) };
+  run: async (ctx, input, { plan, started, recordOn, event }) => {
+    const hosts = await ctx.hosts();
+    const ran = await runSteps(plan.steps, hosts, ctx.reporter);
+    const loss = lossOf(plan, ran);
+    const result = { node: input.node, main: plan.main, steps: ran, durationMs: 0, loss };
+    const measured = loss ? { lostRevisions: loss.lostRevisions, loss: formatRejoinLoss(result)?.trim() ?? "" } : {};
+    const recorded = { ...event, at: new Date().toISOString(), ...measured };
+    const steps = changes(plan) ? [...ran, ...(await recordHistory(hosts, recordOn, recorded, ctx.reporter))] : ran;
+    return { ...result, steps, durationMs: Math.round(performance.now() - started) };
   },
   report: (result) => {
     const loss = formatRejoinLoss(result);

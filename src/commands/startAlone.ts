@@ -1,11 +1,13 @@
 import os from "node:os";
-import { startAloneRefusal, startAloneSteps, type StartAlonePlan } from "../plan/bootGuard.js";
+import { consumingApproval, startAloneRefusal, startAloneSteps, type StartAlonePlan } from "../plan/bootGuard.js";
 import { isLeader } from "../plan/checks.js";
 import { pairView } from "../plan/pairView.js";
 import { readyStep, startStep } from "../plan/steps.js";
 import { StateError } from "../runtime/errors.js";
 import { observePair } from "../runtime/observe.js";
 import { runSteps, type StepRecord } from "../runtime/runner.js";
+import { historySteps, recordableNodes } from "../plan/history.js";
+import { historyEvent } from "../runtime/history.js";
 import type { ChangeCommand } from "./command.js";
 import { nodeNamed } from "./nodeNamed.js";
 
@@ -23,12 +25,13 @@ export const startAlone: ChangeCommand<StartAloneInput, StartAlonePlan, StepReco
     "start a main that waits for its peer (inert), when the peer is gone for good and was not failed over to",
   arguments: [{ name: "<node>", description: "the main to start alone" }],
   changesHosts: true,
-  steps: ["alone.record", "alone.approve", "alone.start", "alone.ready"],
+  steps: ["alone.record", "alone.approve", "alone.start", "alone.ready", "alone.history"],
   input: (args) => ({ node: args[0] ?? "" }),
   prepare: async (ctx, input) => {
     const hosts = await ctx.hosts();
     const node = nodeNamed(hosts.pair, input.node);
-    const view = pairView(hosts.pair, await observePair(hosts));
+    const observations = await observePair(hosts);
+    const view = pairView(hosts.pair, observations);
     const peer = view.peer(node);
     const [o, p] = [view.of(node), view.of(peer)];
     if (o.running) return { node: node.name, steps: [] };
@@ -44,7 +47,11 @@ export const startAlone: ChangeCommand<StartAloneInput, StartAlonePlan, StepReco
     const steps = [
       ...startAloneSteps(node, token, record),
       startStep(node, "alone", service),
-      readyStep(node, "alone", service, isLeader, 30_000),
+      consumingApproval(readyStep(node, "alone", service, isLeader, 30_000), node),
+      ...historySteps(
+        recordableNodes(hosts.pair.nodes, observations),
+        historyEvent("start-alone", { node: node.name, generation: token, note: checked }),
+      ),
     ];
     return unchecked ? { node: node.name, steps, unchecked } : { node: node.name, steps };
   },

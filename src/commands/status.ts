@@ -10,6 +10,7 @@ import { readPairLocks } from "../runtime/lock.js";
 import { currentGeneration, lastRoleChange, nextSteps, type Generation, type RoleChange } from "../plan/nextSteps.js";
 import { describeHolder, type LockHolder } from "../plan/lock.js";
 import { statusLeads } from "../plan/pairView.js";
+import { pairPaused } from "../plan/pause.js";
 import { formatBytes, show, table } from "./text.js";
 import { EXIT, type LookCommand } from "./command.js";
 
@@ -23,6 +24,10 @@ export interface StatusReport extends PairState {
   locks: Record<string, { state: "held" | "stale"; holder: LockHolder }>;
   /** What to do next, one line per thing to act on; empty when the pair is healthy and idle. */
   next: string[];
+  /** The pause marker (who paused the pair, when, why), or null when no node holds one. */
+  paused: string | null;
+  /** The nodes holding a pause marker (one may lack it: it could not be reached when the pair was paused). */
+  pausedOn: string[];
 }
 
 /** The pair's certificates as kept on the controller (what `up` copies to the hosts). */
@@ -53,6 +58,7 @@ export async function readStatus(hosts: Hosts): Promise<StatusReport> {
     readPairLocks(hosts.pair.nodes, (name) => hosts.transport(name)),
   ]);
   const state = derivePairState(hosts.pair, observations);
+  const paused = pairPaused(observations);
   const leader = observations.find((o) => statusLeads(o.status));
   const generation = currentGeneration(leader);
   const tls = judgeTls(hosts.pair.tls ? certificates : undefined, new Date());
@@ -68,6 +74,8 @@ export async function readStatus(hosts: Hosts): Promise<StatusReport> {
     lastRoleChange: lastRoleChange(leader, generation),
     locks: Object.fromEntries(held),
     next: nextSteps(hosts.pair, state.nodes, observations, locks),
+    paused: paused?.text ?? null,
+    pausedOn: paused?.on ?? [],
   };
 }
 
@@ -106,9 +114,13 @@ export function formatStatus(state: StatusReport): string {
     ([node, lock]) =>
       `lock on ${node}: ${lock.state === "held" ? "held by" : "STALE, left by"} ${describeHolder(lock.holder)}\n`,
   );
+  const paused = state.paused
+    ? `paused: ${state.paused}${state.pausedOn.length < state.nodes.length ? ` (marked on ${state.pausedOn.join(" and ")} only)` : ""}\n`
+    : "";
   return (
     table(["NODE", "ROLE", "VERSION", "MEMBER ID", "RAFT INDEX", "APPLIED", "LAG", "DB SIZE", "REACHABLE"], rows) +
     summary +
+    paused +
     state.next.map((line) => `next: ${line}\n`).join("") +
     generation +
     locks.join("") +

@@ -9,6 +9,10 @@ import { stringOption, type ChangeCommand } from "./command.js";
 import { nodeNamed } from "./nodeNamed.js";
 import { LEARNER_JOIN_STEPS, PAIR_TEST_STEPS } from "../plan/stepIds.js";
 import { UsageError } from "../runtime/errors.js";
+import type { NodeSpec } from "../config/resolve.js";
+import { historySteps, recordableNodes, type HistoryEvent } from "../plan/history.js";
+import { statusLeads } from "../plan/pairView.js";
+import { historyEvent, recordHistory } from "../runtime/history.js";
 
 export interface SwitchoverResult {
   newMain: string;
@@ -33,6 +37,10 @@ interface PreparedSwitchover {
   plan: SwitchoverPlan;
   /** How long looking and planning took: with the run, the duration (the wait for a confirmation is not). */
   preparedMs: number;
+  /** The nodes that answered the look: the history is recorded on them once the switchover is done. */
+  recordOn: NodeSpec[];
+  /** The history event; its time is filled in once the steps ran. */
+  event: HistoryEvent;
 }
 
 /** Milliseconds from the start of step `from` to the end of step `to`, when both ran. */
@@ -84,6 +92,7 @@ export const switchover: ChangeCommand<SwitchoverInput, PreparedSwitchover, Swit
     "oldmain.archive",
     ...LEARNER_JOIN_STEPS,
     ...PAIR_TEST_STEPS,
+    "switch.history",
   ],
   input: (_args, options) => {
     const seconds = Number(stringOption(options, "catchUpTimeout"));
@@ -100,9 +109,10 @@ export const switchover: ChangeCommand<SwitchoverInput, PreparedSwitchover, Swit
     const started = performance.now();
     const hosts = await ctx.hosts();
     const target = input.to === undefined ? undefined : nodeNamed(hosts.pair, input.to);
+    const observations = await observePair(hosts);
     const planned = planSwitchover({
       pair: hosts.pair,
-      observations: await observePair(hosts),
+      observations,
       ...(target ? { target } : {}),
       service: (n) => hosts.service(n),
       stamp: archiveStamp(new Date()),
@@ -111,22 +121,34 @@ export const switchover: ChangeCommand<SwitchoverInput, PreparedSwitchover, Swit
     });
     if (!planned.ok) throw new StateError(planned.refusal.message, planned.refusal.hint);
     planned.plan.warnings.forEach((w) => ctx.reporter.warn(w));
-    return { plan: planned.plan, preparedMs: performance.now() - started };
+    // A switchover keeps the cluster, and so the generation, the leader serves.
+    const generation = observations.find((o) => statusLeads(o.status))?.generation;
+    const { newMain, oldMain } = planned.plan;
+    return {
+      plan: planned.plan,
+      preparedMs: performance.now() - started,
+      recordOn: recordableNodes(hosts.pair.nodes, observations),
+      event: historyEvent("switchover", { from: oldMain, to: newMain, ...(generation ? { generation } : {}) }),
+    };
   },
-  intent: ({ plan }) => ({
+  intent: ({ plan, recordOn, event }) => ({
     summary:
       `switchover: ${plan.newMain} becomes main, ${plan.oldMain} its learner (no acknowledged write is lost; ` +
-      `writes pause while the leadership moves).`,
-    steps: plan.steps,
+      `writes pause while the leadership moves).\nLast it is recorded in the pair's history on each node that ` +
+      `answered (at the time it ran).`,
+    steps: plan.steps.length > 0 ? [...plan.steps, ...historySteps(recordOn, event)] : [],
     idle: `nothing to do: ${plan.newMain} is main and ${plan.oldMain} its learner`,
     ...(plan.steps.length > 0 ? { question: "Switch over now?" } : {}),
   }),
-  run: async (ctx, _input, { plan, preparedMs }) => {
+  run: async (ctx, _input, { plan, preparedMs, recordOn, event }) => {
     const started = performance.now();
     if (plan.steps.length === 0) {
       ctx.reporter.info(`nothing to do: ${plan.newMain} is main and ${plan.oldMain} its learner`);
     }
-    const steps = await runSteps(plan.steps, await ctx.hosts(), ctx.reporter);
+    const hosts = await ctx.hosts();
+    const ran = await runSteps(plan.steps, hosts, ctx.reporter);
+    const recorded = { ...event, at: new Date().toISOString() };
+    const steps = ran.length > 0 ? [...ran, ...(await recordHistory(hosts, recordOn, recorded, ctx.reporter))] : ran;
     return {
       newMain: plan.newMain,
       oldMain: plan.oldMain,

@@ -28,6 +28,16 @@ export interface NodeLayout {
   restoredFromFile: string;
   /** Written by a switchover on the node it made main: `switchover <ISO time> <old main> <cluster token>`. */
   roleChangeFile: string;
+  /**
+   * Written by the failover that made this node the main of a one-member cluster (its cluster token); removed
+   * before any member is added to it. While it is there, no failover away from this node can have happened
+   * (a failover needs a learner), so its boot guard may start it without its peer (README: Boot guard, case e).
+   */
+  soleMemberFile: string;
+  /** Present while the pair is paused (`etcd-pair pause`): who paused it, when and why; `watch` acts on nothing. */
+  pausedFile: string;
+  /** The pair's history, one JSON object per line (`etcd-pair history`): kept on both hosts. */
+  historyFile: string;
   /** Where a failover restores the learner's db before swapping it in for the data dir. */
   restoreDir: string;
   archiveDir: string;
@@ -61,6 +71,9 @@ export function nodeLayout(node: NodeSpec): NodeLayout {
     startedAloneFile: at("state", "started-alone"),
     restoredFromFile: at("state", "restored-from"),
     roleChangeFile: at("state", "role-change"),
+    soleMemberFile: at("state", "sole-member"),
+    pausedFile: at("state", "paused"),
+    historyFile: at("state", "history.jsonl"),
     restoreDir: at("data.restoring"),
     archiveDir: at("archive"),
     logFile: at("etcd.log"),

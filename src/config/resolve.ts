@@ -1,6 +1,6 @@
 import path from "node:path";
 import os from "node:os";
-import type { Config, NodeConfig } from "./schema.js";
+import { durationMs, type Config, type NodeConfig } from "./schema.js";
 
 /** A node as the rest of the tool sees it: every default applied, every path absolute. */
 export interface NodeSpec {
@@ -76,6 +76,19 @@ export interface PairSpec {
   nodes: readonly [NodeSpec, NodeSpec];
   /** Run on the controller by failover when the old main cannot be reached. */
   fenceCommand?: string;
+  /** Run on the controller by `fence test` and `check`: proves the fence path without using it. */
+  fenceCheckCommand?: string;
+  /** What `watch` (automatic failover) goes by. */
+  autoFailover: AutoFailoverSpec;
+}
+
+export interface AutoFailoverSpec {
+  /** Both the witness and the learner's host must lose the main for this long. */
+  detectAfterMs: number;
+  /** At most one automatic failover per this long. */
+  minIntervalMs: number;
+  /** Refuse an automatic failover when the learner was further behind than this at the last observation. */
+  maxLagRevisions?: number;
 }
 
 function expandHome(file: string): string {
@@ -172,12 +185,19 @@ export function resolvePair(config: Config, configDir: string): PairSpec {
     };
     return tls ? { ...spec, tls: tlsFilesOn(spec.configDir) } : spec;
   };
-  const fenceCommand = config.failover?.fenceCommand;
+  const { fenceCommand, fenceCheckCommand, maxLagRevisions } = config.failover ?? {};
+  const autoFailover: AutoFailoverSpec = {
+    detectAfterMs: durationMs(config.failover?.detectAfter ?? "10s") ?? 10_000,
+    minIntervalMs: durationMs(config.failover?.minInterval ?? "1h") ?? 3_600_000,
+    ...(maxLagRevisions !== undefined ? { maxLagRevisions } : {}),
+  };
   return {
     cluster: config.cluster,
     install,
     ...(tls ? { tls } : {}),
     nodes: [toSpec(0), toSpec(1)],
     ...(fenceCommand ? { fenceCommand } : {}),
+    ...(fenceCheckCommand ? { fenceCheckCommand } : {}),
+    autoFailover,
   };
 }

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { z } from "zod";
 import { addressProblem } from "./addresses.js";
 
@@ -33,6 +34,24 @@ export const localHostSchema = z.strictObject({
 });
 
 const SHA256 = /^[0-9a-f]{64}$/;
+/** The file name a tarball URL ends in: it becomes a file name on the controller and on the hosts. */
+const TARBALL_FILE = /^[A-Za-z0-9_+-][A-Za-z0-9._+-]*\.(tar\.gz|tgz)$/;
+
+/** A duration such as 500ms, 10s, 5m or 1h (or a number of seconds), as milliseconds. */
+export function durationMs(value: string | number): number | undefined {
+  if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
+  const match = /^(\d{1,9})(ms|s|m|h)$/.exec(value);
+  if (!match) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as "ms" | "s" | "m" | "h"];
+  return Number(match[1]) * unit;
+}
+
+const duration = (what: string) =>
+  z
+    .union([z.string(), z.number()], { error: `must be a duration such as 10s, 5m or 1h (${what})` })
+    .refine((value) => durationMs(value) !== undefined, {
+      error: `must be a duration such as 500ms, 10s, 5m or 1h (${what})`,
+    });
 
 export const tarballSchema = z
   .strictObject({
@@ -41,6 +60,9 @@ export const tarballSchema = z
       .describe("A release tarball on the controller (etcd-vX.Y.Z-linux-ARCH.tar.gz layout)"),
     url: z
       .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+      .refine((href) => TARBALL_FILE.test(path.posix.basename(new URL(href).pathname)), {
+        error: "must end in a tarball's file name: letters, digits and ._+- only, ending in .tar.gz or .tgz",
+      })
       .optional()
       .describe("Downloaded once by the controller (into ~/.cache/etcd-pair/downloads), then uploaded"),
     sha256: z
@@ -148,6 +170,29 @@ export const configSchema = z
           .optional()
           .describe(
             "Run on the controller when failover cannot reach the old main, with ETCD_PAIR_FENCE_NODE and ETCD_PAIR_FENCE_ADDRESS set to it: must power it off or cut it off, and exit 0",
+          ),
+        fenceCheckCommand: z
+          .string({ error: "must be a string: a shell command run on the controller" })
+          .min(1, { error: "must not be empty" })
+          .optional()
+          .describe(
+            "Proves the fence path without using it (e.g. a BMC power status), with the same variables: run by 'fence test NODE' and by check; must exit 0",
+          ),
+        detectAfter: duration("how long the main must look dead before watch fails over")
+          .default("10s")
+          .describe(
+            "watch fails over only when both the witness and the learner's host lose the main for this long: 10s, 1m (default 10s)",
+          ),
+        minInterval: duration("the least time between two automatic failovers")
+          .default("1h")
+          .describe("At most one automatic failover per this much time (default 1h)"),
+        maxLagRevisions: z
+          .number({ error: "must be a number of revisions" })
+          .int({ error: "must be a whole number" })
+          .min(0, { error: "must be at least 0" })
+          .optional()
+          .describe(
+            "watch refuses an automatic failover when the learner was more revisions behind than this at its last observation",
           ),
       })
       .optional(),

@@ -26,6 +26,14 @@ tls:
 # (either node can be the main). Without it, failover --yes is your word that the old main is down.
 # failover:
 #   fenceCommand: ipmitool -H "$ETCD_PAIR_FENCE_NODE-bmc" -U admin -E chassis power off
+#   # Proves the fence path without using it ('etcd-pair fence test NODE', and check).
+#   fenceCheckCommand: ipmitool -H "$ETCD_PAIR_FENCE_NODE-bmc" -U admin -E chassis power status
+#   # etcd-pair watch (automatic failover; needs fenceCommand): the main is dead once the witness and
+#   # the learner's host both lose it for detectAfter; at most one automatic failover per minInterval;
+#   # none while the learner was more than maxLagRevisions behind at the last look.
+#   detectAfter: 10s
+#   minInterval: 1h
+#   maxLagRevisions: 1000
 
 # Exactly two nodes. The first is the initial main (the only voter); the second becomes its learner.
 nodes:

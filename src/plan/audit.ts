@@ -2,6 +2,7 @@ import type { NodeSpec } from "../config/resolve.js";
 import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "../service/types.js";
 import type { NodeLayout } from "../config/layout.js";
+import { endOfLife, judgeVersion, parseEtcdVersionOutput, type EtcdVersion } from "../etcd/version.js";
 
 const MARK = "@@etcd-pair-audit:";
 
@@ -23,6 +24,9 @@ export function auditCommand(node: NodeSpec, layout: NodeLayout, service: Servic
     `if [ -n "$pid" ]; then ${section("cmdline")}; tr '\\0' '\\n' </proc/$pid/cmdline; ` +
       `${section("environ")}; tr '\\0' '\\n' </proc/$pid/environ | grep '^ETCD_'; ` +
       `${section("uid")}; sed -n 's/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p' /proc/$pid/status; fi`,
+    // The running binary's version (it may have been replaced since it started), else the installed one's.
+    `${section("version")}; { [ -n "$pid" ] && /proc/$pid/exe --version 2>/dev/null | grep '^etcd Version:'; } || ` +
+      `${shQuote(`${node.binDir}/etcd`)} --version 2>/dev/null | grep '^etcd Version:' || true`,
     `${section("files")}; stat -c '%a %U %G %n' ${files.map(shQuote).join(" ")} 2>&1 || true`,
   ].join("\n");
 }
@@ -34,6 +38,8 @@ export interface AuditFacts {
   uid?: number;
   /** path -> { mode (octal digits), owner, group }; a missing file is absent. */
   files: Map<string, { mode: string; owner: string; group: string }>;
+  /** The running etcd's version (else the installed one's); absent when the output has no version section. */
+  version?: EtcdVersion;
 }
 
 function sectionsOf(output: string): Map<string, string[]> {
@@ -77,24 +83,42 @@ export function parseAudit(output: string): AuditFacts {
   }
   const pid = Number(s.get("pid")?.[0]);
   const uid = Number(s.get("uid")?.[0]);
+  const version = parseEtcdVersionOutput((s.get("version") ?? []).join("\n"));
   return {
     ...(pid > 0 ? { pid } : {}),
     settings,
     ...(s.has("uid") && Number.isInteger(uid) ? { uid } : {}),
     files,
+    ...(version ? { version } : {}),
   };
 }
 
 export interface AuditCheck {
   id: string;
   title: string;
-  result: "pass" | "fail" | "skip";
+  /** warn: said, but the audit still passes (an end-of-life etcd). */
+  result: "pass" | "fail" | "skip" | "warn";
   detail: string;
 }
 
 /** No permission bit beyond `max` (e.g. 0600 allows 0400 and 0600, not 0640). */
 function modeAtMost(mode: string, max: number): boolean {
   return (parseInt(mode, 8) & ~max & 0o777) === 0;
+}
+
+/**
+ * etcd's version against the version table: an end-of-life series is a warning (the audit still passes), a
+ * version etcd-pair refuses fails; known bugs that are only warned of are left to `etcd-pair versions`.
+ */
+function versionCheck(version: EtcdVersion): AuditCheck {
+  const title = "etcd is a supported, patched version";
+  const verdict = judgeVersion(version);
+  if (verdict.refusal) return { id: "version", title, result: "fail", detail: verdict.refusal };
+  const eol = endOfLife(version);
+  if (eol) return { id: "version", title, result: "warn", detail: `${eol.message}; see 'etcd-pair versions'` };
+  const known = verdict.warnings.length + verdict.refusedOperations.length;
+  const more = known > 0 ? ` (${known} known bug note(s): 'etcd-pair versions')` : "";
+  return { id: "version", title, result: "pass", detail: `etcd ${version.text}${more}` };
 }
 
 /** The CIS etcd checks (2.1-2.7, as kube-bench reads them) and etcd's file modes, for one node. */
@@ -153,6 +177,7 @@ export function judgeAudit(node: NodeSpec, layout: NodeLayout, facts: AuditFacts
       detail: "a local node runs as the user who runs etcd-pair",
     });
   }
+  if (facts.version) checks.push(versionCheck(facts.version));
   const fileCheck = (id: string, title: string, file: string, max: number, owner?: string) => {
     const found = facts.files.get(file);
     if (!found) return add(id, title, false, `${file} is missing`);

@@ -57,6 +57,21 @@ export function approveStartStep(node: NodeSpec, prefix: StepPrefix<"approve">, 
   };
 }
 
+/**
+ * The approval is for one start: once the main it approved is ready, the ready step removes it, so that a later
+ * start (a reboot within the 5 minutes) asks the peer again (README: Boot guard).
+ */
+export function consumingApproval(ready: Step, node: NodeSpec): Step {
+  return {
+    ...ready,
+    title: `${ready.title}, then remove its start approval (it was for this start only)`,
+    actions: [
+      ...ready.actions,
+      { kind: "exec", node: node.name, command: `rm -f ${shQuote(nodeLayout(node).startApprovalFile)}` },
+    ],
+  };
+}
+
 /** What `start-alone` saw of the peer: the reason a person must confirm, when etcd-pair could not check. */
 export interface StartAlonePlan {
   node: string;

@@ -67,18 +67,28 @@ export function replayStep(learner: NodeSpec, service: ServiceManager): Step {
   };
 }
 
+/**
+ * Ends the failover: the new main is the only member of its cluster, so its generation (the failover's token) is
+ * recorded as `state/sole-member`, durably, before the failover's marker is archived, in one command: its boot guard
+ * always finds one of the two and starts on its own (README: Boot guard, case e). Adding a member removes it.
+ */
 export function finishStep(learner: NodeSpec, stamp: string): Step {
   const layout = nodeLayout(learner);
+  const q = shQuote;
+  const token = q(layout.failoverTokenFile);
   return {
     id: "failover.finish",
-    title: `archive the failover marker on ${learner.name}`,
+    title: `record on ${learner.name} that it is the only member of its cluster, archive the failover marker`,
     node: learner.name,
     kind: "change",
     actions: [
       {
         kind: "exec",
         node: learner.name,
-        command: `if [ -e ${shQuote(layout.failoverTokenFile)} ]; then ${archiveCommand(layout.failoverTokenFile, layout.archiveDir, `failover-token-${stamp}`)}; fi`,
+        command:
+          `if [ -e ${token} ]; then cp ${token} ${q(layout.soleMemberFile)} && ` +
+          `sync ${q(layout.soleMemberFile)} ${q(layout.stateDir)} && ` +
+          `${archiveCommand(layout.failoverTokenFile, layout.archiveDir, `failover-token-${stamp}`)}; fi`,
       },
     ],
   };

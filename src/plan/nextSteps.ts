@@ -3,6 +3,7 @@ import { nodeLayout } from "../config/layout.js";
 import type { NodeObservation } from "./observed.js";
 import type { NodeState } from "./pairState.js";
 import { describeHolder, type LockState } from "./lock.js";
+import { pairPaused } from "./pause.js";
 
 /** When the pair's current generation began, and by what: a failover restores one, `up` bootstraps one. */
 export interface Generation {
@@ -114,6 +115,7 @@ export function nextSteps(
     );
   const lock = lockNext(locks);
   lines.push(...lock.lines);
+  if (pairPaused(observations)) lines.push("etcd-pair resume when maintenance is done (the pair is paused)");
   // Mid-command states are the running command's business: what it leaves behind is what to act on.
   if (lock.running) return lines;
   const leader = leaders.length === 1 ? (leaders[0]?.name ?? null) : null;

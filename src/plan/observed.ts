@@ -53,6 +53,11 @@ export interface NodeObservation {
   restoredFrom?: { token: string; revision: number };
   /** When a switchover made this node main, from which node, in which generation (state/role-change). */
   switchedOver?: { at: string; from: string; token: string };
+  /**
+   * The pause marker (state/paused, written by `etcd-pair pause`): who paused the pair, when and why, as one line.
+   * Absent when the node is not paused; `watch` acts on nothing while either node is.
+   */
+  paused?: string;
   /** The start script's last line (`etcd-pair: alpha waits: …`, `… starts: …`, `… refusing …`). */
   guard?: string;
   /** sha256 of the release tarball etcd-pair installed on this host, if it did. */

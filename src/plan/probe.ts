@@ -1,15 +1,40 @@
 import type { NodeSpec } from "../config/resolve.js";
 import type { NodeLayout } from "../config/layout.js";
-import type { DataDirState, DiskSpace, NodeObservation, PeerReach } from "./observed.js";
+import type { DataDirState, NodeObservation } from "./observed.js";
 import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "../service/types.js";
 import { endpointStatusArgs, etcdctl, memberListArgs } from "../etcd/etcdctl.js";
-import { parseSnapshotStatus } from "../etcd/snapshot.js";
 import { jsonLine, lastLine, parseEndpointStatus, parseMemberList } from "../etcd/status.js";
 import { parseEtcdVersionOutput } from "../etcd/version.js";
 import { parseWalHead } from "../etcd/wal.js";
+import {
+  clockEstimate,
+  guardedFileSection,
+  parseDiskSpace,
+  parseListeningPorts,
+  parsePackagedUnit,
+  parsePeerReach,
+  parseRestoredFrom,
+  parseRoleChange,
+  PEER_CONNECT_TIMEOUT_S,
+  sectionHeader,
+  sections,
+  unguardedFile,
+  unquote,
+  type ProbeWindow,
+} from "./probeSections.js";
 
-const MARK = "@@etcd-pair:";
+export {
+  clockEstimate,
+  parseDiskSpace,
+  parseListeningPorts,
+  parsePackagedUnit,
+  parsePeerReach,
+  parseRestoredFrom,
+  parseRoleChange,
+  PEER_CONNECT_TIMEOUT_S,
+  type ProbeWindow,
+} from "./probeSections.js";
 
 /** Files whose content the planner compares with what it would write. */
 export function managedFiles(node: NodeSpec, layout: NodeLayout, service: ServiceManager): string[] {
@@ -24,9 +49,6 @@ export function managedFiles(node: NodeSpec, layout: NodeLayout, service: Servic
   ];
 }
 
-/** How long the probe waits for a TCP connection to the peer's peer URL. */
-export const PEER_CONNECT_TIMEOUT_S = 2;
-
 /**
  * One read-only shell command that reports everything the planner needs about a node, in sections.
  * Nothing in it changes the host. The slow parts run at once, each as a stage of a pipeline that prints its
@@ -34,10 +56,16 @@ export const PEER_CONNECT_TIMEOUT_S = 2;
  * to the peer's peer URL (`peer` is the other node; an unanswered SYN costs at most PEER_CONNECT_TIMEOUT_S),
  * `etcd --version`, and the running member's status and member list. Each Go binary takes ~40 ms to start.
  */
-export function probeCommand(node: NodeSpec, layout: NodeLayout, service: ServiceManager, peer: NodeSpec): string {
+export function probeCommand(
+  node: NodeSpec,
+  layout: NodeLayout,
+  service: ServiceManager,
+  peer: NodeSpec,
+  nonce = "",
+): string {
   const q = shQuote;
   const bin = (tool: string) => q(`${node.binDir}/${tool}`);
-  const section = (name: string) => `echo '${MARK}${name}'`;
+  const section = (name: string) => sectionHeader(name, nonce);
   // bash's /dev/tcp (bash is essential on Debian); its own status when it is missing: 127.
   const connect =
     `{ timeout ${PEER_CONNECT_TIMEOUT_S} bash -c 'exec 3<>"/dev/tcp/$1/$2"' etcd-pair ` +
@@ -66,6 +94,8 @@ export function probeCommand(node: NodeSpec, layout: NodeLayout, service: Servic
     `${section("failovertoken")}; cat ${q(layout.failoverTokenFile)} 2>/dev/null || true`,
     `${section("restoredfrom")}; cat ${q(layout.restoredFromFile)} 2>/dev/null || true`,
     `${section("rolechange")}; cat ${q(layout.roleChangeFile)} 2>/dev/null || true`,
+    // Written by `etcd-pair pause`, or by hand: guarded, so its text cannot pose as a section of this probe.
+    guardedFileSection("paused", layout.pausedFile, nonce),
     // The start script's last word (boot guard): why a node that is not running did not start.
     `${section("guard")}; ${service.logTail(200)} 2>/dev/null | grep '^etcd-pair: ' | tail -n 1`,
     `${section("installed")}; cat ${q(layout.installMarkerFile)} 2>/dev/null || true`,
@@ -97,137 +127,19 @@ export function probeCommand(node: NodeSpec, layout: NodeLayout, service: Servic
   return `{ ${section("peer")}; ${connect}; } | ${version} | ${member} | {\n${body.join("\n")}\n}`;
 }
 
-function sections(output: string): Map<string, string> {
-  const result = new Map<string, string>();
-  let current: string | undefined;
-  let lines: string[] = [];
-  const flush = () => {
-    if (current !== undefined) result.set(current, lines.join("\n").trim());
-  };
-  for (const line of output.split("\n")) {
-    if (line.startsWith(MARK)) {
-      flush();
-      current = line.slice(MARK.length);
-      lines = [];
-    } else {
-      lines.push(line);
-    }
-  }
-  flush();
-  return result;
-}
-
-/** Ports in LISTEN state (st 0A) from /proc/net/tcp{,6}. */
-export function parseListeningPorts(procNetTcp: string): number[] {
-  const ports = new Set<number>();
-  for (const line of procNetTcp.split("\n")) {
-    const fields = line.trim().split(/\s+/);
-    const local = fields[1];
-    if (fields[3] !== "0A" || !local?.includes(":")) continue;
-    ports.add(parseInt(local.slice(local.lastIndexOf(":") + 1), 16));
-  }
-  return [...ports].sort((a, b) => a - b);
-}
-
-/** The probe's disk section: the path df measured, then `df -Pk` output (one line per filesystem, POSIX format). */
-export function parseDiskSpace(text: string | undefined): DiskSpace | undefined {
-  const [first, ...rest] = (text ?? "").split("\n");
-  const path = first?.trim();
-  if (!path) return undefined;
-  for (const line of rest.reverse()) {
-    // Filesystem 1024-blocks Used Available Capacity Mounted-on; names may hold spaces, numbers do not.
-    const match = /\s(\d+)\s+(\d+)\s+(\d+)\s+(?:\d+%|-)\s+(\S.*)$/.exec(line.trim());
-    if (match?.[3] && match[4]) return { path, availableBytes: Number(match[3]) * 1024, mountPoint: match[4].trim() };
-  }
-  return undefined;
-}
-
-const UNREACHABLE =
-  /No route to host|Network is unreachable|Host is unreachable|Connection timed out|Name or service not known|Temporary failure in name resolution|host unknown/i;
-
-/** The probe's peer section: what `timeout N bash -c 'exec 3<>/dev/tcp/ADDR/PORT'` printed, then exit=STATUS. */
-export function parsePeerReach(text: string | undefined): PeerReach | undefined {
-  const lines = (text ?? "")
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean);
-  const exit = /^exit=(\d+)$/.exec(lines.at(-1) ?? "");
-  if (!exit) return undefined;
-  const code = Number(exit[1]);
-  const messages = lines.slice(0, -1).map((m) => m.replace(/^etcd-pair: (line \d+: )?/, ""));
-  const first = messages[0];
-  if (code === 0) return { result: "open" };
-  if (messages.some((m) => /Connection refused/i.test(m))) return { result: "refused" };
-  // timeout's status when the time ran out (124), or when its TERM was not enough (137).
-  if (code === 124 || code === 137) {
-    return { result: "unreachable", detail: `no answer within ${PEER_CONNECT_TIMEOUT_S} s` };
-  }
-  if (code === 126 || code === 127) return { result: "unknown", detail: first ?? "bash or timeout is missing" };
-  const unreachable = messages.find((m) => UNREACHABLE.test(m));
-  if (unreachable) return { result: "unreachable", detail: unreachable };
-  return { result: "unknown", detail: first ?? `exit status ${code}` };
-}
-
-/** The probe's packaged-unit section: systemctl is-active / is-enabled of etcd.service, as active=… enabled=…. */
-export function parsePackagedUnit(text: string | undefined): { active: string; enabled: string } | undefined {
-  const facts = new Map<string, string>();
-  for (const line of (text ?? "").split("\n")) {
-    const at = line.indexOf("=");
-    if (at > 0) facts.set(line.slice(0, at).trim(), line.slice(at + 1).trim());
-  }
-  const active = facts.get("active");
-  return active === undefined ? undefined : { active, enabled: facts.get("enabled") ?? "" };
-}
-
-/** When the controller ran the probe: Date.now() before the exec and after its output came back. */
-export interface ProbeWindow {
-  before: number;
-  after: number;
-}
-
-/**
- * The host's clock against the controller's, from the clock section (date +%s%N at the probe's start and end).
- * The start was taken between `before` and `after` minus the probe's run time on the host, so the offset is
- * right to within half of that window (clockRttMs).
- */
-export function clockEstimate(
-  text: string | undefined,
-  window: ProbeWindow,
-): { clockOffsetMs: number; clockRttMs: number } | undefined {
-  const [start, end] = (text ?? "").split("\n").map((l) => l.trim());
-  if (!start || !end || !/^\d+$/.test(start) || !/^\d+$/.test(end)) return undefined;
-  const startMs = Number(start) / 1e6;
-  const roundTrip = Math.max(0, window.after - window.before);
-  const onHost = Math.min(roundTrip, Math.max(0, Number(end) / 1e6 - startMs));
-  const midpoint = window.before + (roundTrip - onHost) / 2;
-  return { clockOffsetMs: Math.round(startMs - midpoint), clockRttMs: Math.round(roundTrip - onHost) };
-}
-
-/** state/restored-from: the cluster token, then the snapshot status JSON of the db the failover restored. */
-export function parseRestoredFrom(text: string): { token: string; revision: number } | undefined {
-  const [token, status] = text.trim().split("\n");
-  if (!token || !status) return undefined;
-  try {
-    return { token, revision: parseSnapshotStatus(status).revision };
-  } catch {
-    return undefined;
-  }
-}
-
-/** state/role-change: `switchover <ISO time> <old main> <cluster token>`. */
-export function parseRoleChange(text: string): NodeObservation["switchedOver"] {
-  const [kind, at, from, token] = text.trim().split(" ");
-  return kind === "switchover" && at && from && token ? { at, from, token } : undefined;
-}
-
-function unquote(value: string): string {
-  const trimmed = value.trim();
-  return trimmed.startsWith("'") && trimmed.endsWith("'") ? trimmed.slice(1, -1) : trimmed;
+/** The pause marker's lines as one line of text; a marker with no text still pauses the pair. */
+function pausedText(lines: string[] | undefined): string | undefined {
+  if (lines === undefined) return undefined;
+  const text = lines
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(" ");
+  return text || "(the pause marker holds no text)";
 }
 
 /** `window`: when the controller ran the probe, for the clock estimate (left out: no clock fields). */
-export function parseProbe(nodeName: string, output: string, window?: ProbeWindow): NodeObservation {
-  const s = sections(output);
+export function parseProbe(nodeName: string, output: string, window?: ProbeWindow, nonce = ""): NodeObservation {
+  const s = sections(output, nonce);
   const binaries = new Set((s.get("binaries") ?? "").split("\n").filter(Boolean));
   const hostFacts = (s.get("host") ?? "").split("\n").filter(Boolean);
   const fileHashes: Record<string, string> = {};
@@ -272,6 +184,8 @@ export function parseProbe(nodeName: string, output: string, window?: ProbeWindo
   if (wal) observation.walIdentity = wal;
   const [kind, ...entries] = (s.get("nodedir") ?? "").split("\n");
   if (kind === "dir" || kind === "other") observation.nodeDir = { isDirectory: kind === "dir", entries };
+  const paused = pausedText(unguardedFile(s.get("paused")));
+  if (paused !== undefined) observation.paused = paused;
   const clock = window ? clockEstimate(s.get("clock"), window) : undefined;
   if (clock) Object.assign(observation, clock);
   const status = s.get("status");

@@ -231,10 +231,21 @@ const notARemovedId: Expectation = {
       : lastLine(outcome?.stderr ?? "") || `exit code ${outcome?.code ?? "none"}`,
 };
 
+/**
+ * Adds the learner to the main's cluster, before it starts. The main stops being the only member of its cluster: its
+ * sole-member marker (README: Boot guard, case e) is removed, durably, in the same command and before `member add`,
+ * so an interrupted step leaves no marker behind (fail closed: the main then waits for its peer at boot).
+ */
 export function memberAddStep(main: NodeSpec, learner: NodeSpec, prefix: StepPrefix<"add">): Step {
+  const layout = nodeLayout(main);
+  const q = shQuote;
+  const add = etcdctl(main, ["member", "add", learner.name, "--learner", `--peer-urls=${peerUrl(learner)}`]);
+  const unmark =
+    `if [ -e ${q(layout.soleMemberFile)} ]; then ` +
+    `rm -f ${q(layout.soleMemberFile)} && sync ${q(layout.stateDir)}; fi`;
   return {
     id: `${prefix}.add`,
-    title: `add ${learner.name} as a learner of ${main.name}'s cluster (before it starts)`,
+    title: `add ${learner.name} as a learner of ${main.name}'s cluster (before it starts; first remove ${main.name}'s sole-member marker)`,
     node: main.name,
     kind: "change",
     actions: [
@@ -243,7 +254,7 @@ export function memberAddStep(main: NodeSpec, learner: NodeSpec, prefix: StepPre
         probes: [
           {
             node: main.name,
-            command: etcdctl(main, ["member", "add", learner.name, "--learner", `--peer-urls=${peerUrl(learner)}`]),
+            command: `${unmark} && ${add}`,
           },
         ],
         until: memberAddAccepted,

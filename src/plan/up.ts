@@ -1,6 +1,6 @@
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
 import type { ServiceManager } from "../service/types.js";
-import { approveStartStep, staleMainBlocker } from "./bootGuard.js";
+import { approveStartStep, consumingApproval, staleMainBlocker } from "./bootGuard.js";
 import { isLeader, isLearnerWithLeader, pairVerificationSteps } from "./checks.js";
 import { installSteps, type LocalTarball } from "./install.js";
 import { certificateSteps, type ControllerPki } from "./pki.js";
@@ -152,10 +152,12 @@ export function planUp(inputs: UpInputs): UpPlan {
   steps.push(...fileSteps(pair, main, "main", { as: "main", token }, mainObs, mainService, mainTrial.length === 0));
   // Both hosts were looked at (no newer generation on the learner's, else a blocker): its boot guard may start it.
   // Also on a fresh host: the trial run below leaves member data, and the start after it meets the guard.
+  // The approval is for this start only: the ready step removes it (a reboot later asks the peer again).
   if (!mainObs.running) steps.push(approveStartStep(main, "main", token));
   steps.push(...mainTrial);
   if (!mainObs.running) {
-    steps.push(startStep(main, "main", mainService), readyStep(main, "main", mainService, isLeader, 30_000));
+    const ready = readyStep(main, "main", mainService, isLeader, 30_000);
+    steps.push(startStep(main, "main", mainService), consumingApproval(ready, main));
   }
   if (mainObs.generation !== token) steps.push(generationStep(main, "main", token));
   if (steps.length > 0) steps.push(mainSmokeStep(main, "main", token, inputs.canaryValue));

@@ -33,22 +33,32 @@ function askPeerMembers(node: NodeSpec, peer: NodeSpec): string {
 /**
  * The main's guard (README: Boot guard). A main is the only voter of its cluster: it acknowledges writes as soon as
  * it runs, so it starts only once it knows no failover happened while it was down: its peer, asked on the peer
- * port, lists it as a member of its cluster; or etcd-pair approved this start a moment ago (`up`, `start-alone`,
- * after checking both hosts). A peer whose cluster does not include it means the pair moved on: refused. A peer
- * that does not answer proves nothing: it waits, and exits to be started again (systemd) until the peer answers.
+ * port, lists it as a member of its cluster; or it is the only member of its cluster (a failover made it so and no
+ * learner was added since: `state/sole-member` holds its generation), so no failover away from it can have happened;
+ * or etcd-pair approved this start a moment ago (`up`, `start-alone`, after checking both hosts; read again while it
+ * waits). A peer whose cluster does not include it means the pair moved on: refused. A peer that does not answer
+ * proves nothing: it says at once that it waits, and exits to be started again (systemd) until the peer answers.
  */
 function mainGuard(node: NodeSpec, peer: NodeSpec, layout: NodeLayout, refuse: (why: string) => string): string {
   const q = shQuote;
   const me = q(`"${peerUrl(node)}"`);
   return `  if [ "$role" = new ] && [ ! -e ${q(layout.failoverTokenFile)} ]; then
     ok=
-    approved=$(cat ${q(layout.startApprovalFile)} 2>/dev/null || true)
-    case "\${approved##* }" in ''|*[!0-9]*) approved= ;; esac
-    if [ -n "\${own:-$settings_token}" ] && [ "\${approved% *}" = "\${own:-$settings_token}" ] && [ $(($(date +%s) - \${approved##* })) -le ${APPROVAL_VALID_S} ] 2>/dev/null; then
-      ok="etcd-pair approved this start of generation \${own:-$settings_token}"
+    mine=\${own:-$settings_token}
+    sole=$(cat ${q(layout.soleMemberFile)} 2>/dev/null || true)
+    if [ -n "$mine" ] && [ "$sole" = "$mine" ]; then
+      ok="it is the only member of its cluster (generation $mine): no failover away from it can have happened (a failover needs a learner of this cluster)"
     fi
     end=$(($(date +%s) + \${ETCD_PAIR_GUARD_WAIT_S:-${GUARD_WAIT_S}}))
+    said=
     while [ -z "$ok" ]; do
+      # Read at every turn: an approval written while it waits (start-alone) releases it without a restart.
+      approved=$(cat ${q(layout.startApprovalFile)} 2>/dev/null || true)
+      case "\${approved##* }" in ''|*[!0-9]*) approved= ;; esac
+      if [ -n "$mine" ] && [ "\${approved% *}" = "$mine" ] && [ $(($(date +%s) - \${approved##* })) -le ${APPROVAL_VALID_S} ] 2>/dev/null; then
+        ok="etcd-pair approved this start of generation $mine"
+        break
+      fi
       members=$(${askPeerMembers(node, peer)} || true)
       case "$members" in
         *${me}*) ok="its peer ${peer.name} lists it as a member of its cluster" ;;
@@ -56,10 +66,12 @@ function mainGuard(node: NodeSpec, peer: NodeSpec, layout: NodeLayout, refuse: (
 ${refuse(`its peer ${peer.name} answers and its cluster does not include ${node.name} (the pair failed over to ${peer.name}?)`).replace(/^/gm, "      ")} ;;
       esac
       [ -n "$ok" ] && break
-      if [ "$(date +%s)" -ge "$end" ]; then
+      # Said once per start, at the first unanswered question: status shows the node INERT from then on.
+      if [ -z "$said" ]; then
         echo "etcd-pair: ${node.name} waits: it was the main, and ${peer.name} (${peerUrl(peer)}) does not answer, so it cannot tell whether the pair failed over to ${peer.name}. It starts once ${peer.name} answers; if ${peer.name} is gone for good and was not failed over to: etcd-pair start-alone ${node.name}" >&2
-        exit ${GUARD_WAIT_STATUS}
+        said=1
       fi
+      if [ "$(date +%s)" -ge "$end" ]; then exit ${GUARD_WAIT_STATUS}; fi
       sleep 1
     done
     echo "etcd-pair: ${node.name} starts: $ok" >&2

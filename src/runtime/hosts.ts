@@ -51,6 +51,11 @@ export class Hosts {
     return node.host.kind === "ssh" ? systemdService(node, layout, this.pair.cluster) : localSupervisor(layout);
   }
 
+  /** The same pair and options over connections of its own (watch: a look or a failover apart from the ticks). */
+  reopen(): Hosts {
+    return new Hosts(this.pair, this.options);
+  }
+
   /** Takes the pair lock on every node it reaches (see runtime/lock.ts); close() releases it. */
   async lock(command: string): Promise<LockNotice[]> {
     const { lock, notices } = await takePairLock(this.pair.nodes, (name) => this.transport(name), command);

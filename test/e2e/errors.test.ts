@@ -56,7 +56,9 @@ nodes:
   it("a changed host key is refused even with --accept-new-host-keys", async () => {
     const good = await configWith("changed", `identityFile: ${key}`);
     const known = await readFile(path.join(dir, "known_hosts"), "utf8");
-    const forged = known.replace(/^(\[127\.0\.0\.1\]:22012 ssh-ed25519 )\S+/m, (_m, head: string) => {
+    const beta = hostAddress(2);
+    const line = new RegExp(`^(\\[127\\.0\\.0\\.1\\]:${beta.sshPort} ssh-ed25519 )\\S+`, "m");
+    const forged = known.replace(line, (_m, head: string) => {
       const other = generateKeyPairSync("ed25519").publicKey.export({ format: "der", type: "spki" }).subarray(-32);
       const part = (buf: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, buf.length]), buf]);
       return head + Buffer.concat([part(Buffer.from("ssh-ed25519")), part(other)]).toString("base64");
@@ -65,7 +67,7 @@ nodes:
     const result = await cli(["-c", good, "--accept-new-host-keys", "up"]);
     await writeFile(path.join(dir, "known_hosts"), known);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("host key of [127.0.0.1]:22012 CHANGED");
+    expect(result.stderr).toContain(`host key of [127.0.0.1]:${beta.sshPort} CHANGED`);
     await untouched();
   });
 
@@ -101,11 +103,12 @@ nodes:
   });
 
   it("a peer port in use on the host (another etcd listens on it)", async () => {
+    const peer = `http://${hostAddress(2).address}:2380`;
     const squatter =
       "systemd-run --unit=e2e-squatter /usr/bin/etcd --name squat --data-dir /tmp/squat " +
-      "--listen-peer-urls http://10.77.0.12:2380 --listen-client-urls http://127.0.0.1:23999 " +
-      "--advertise-client-urls http://127.0.0.1:23999 --initial-advertise-peer-urls http://10.77.0.12:2380 " +
-      "--initial-cluster squat=http://10.77.0.12:2380";
+      `--listen-peer-urls ${peer} --listen-client-urls http://127.0.0.1:23999 ` +
+      `--advertise-client-urls http://127.0.0.1:23999 --initial-advertise-peer-urls ${peer} ` +
+      `--initial-cluster squat=${peer}`;
     await onHost(2, `${squatter} && sleep 1`);
     const result = await cli(["-c", await configWith("port", `identityFile: ${key}`), "up"]);
     await onHost(2, "systemctl stop e2e-squatter");

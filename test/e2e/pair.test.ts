@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, type CliResult } from "../helpers/cli.js";
-import { E2E_CACHE, hostAddress, hosts, onHost } from "../helpers/e2eHosts.js";
+import { CONTROLLER_ADDRESS, E2E_CACHE, hostAddress, hosts, onHost } from "../helpers/e2eHosts.js";
 import { requireBuild } from "../helpers/etcdBinaries.js";
 import { E2E_VARIANTS, writeE2eConfig } from "../helpers/e2ePair.js";
 import { createCa, issueMember } from "../../src/pki/certificates.js";
@@ -67,7 +67,7 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
   it("refuses unknown host keys: exit 2, nothing changed", async () => {
     const result = await run("up");
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("host key of [127.0.0.1]:22011 is unknown");
+    expect(result.stderr).toContain(`host key of [127.0.0.1]:${a.sshPort} is unknown`);
     expect(result.stderr).toContain("--accept-new-host-keys");
     await untouched(1);
     await untouched(2);
@@ -112,7 +112,7 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
     // etcd also checks a peer's certificate against the address it connects from: both certificates name
     // this machine's address on the bridge, so only the CA differs.
     const now = new Date();
-    const here = { name: "gamma", address: "10.77.0.254" };
+    const here = { name: "gamma", address: CONTROLLER_ADDRESS };
     const stranger = await issueMember(await createCa("stranger", now), here, now);
     const pairCa = { certPem: await pki("ca.crt"), keyPem: await pki("ca.key") };
     const ours = await issueMember(pairCa, here, now);

@@ -42,13 +42,21 @@ if [ -d "$ETCD_DATA_DIR/member" ]; then
   fi
   if [ "$role" = new ] && [ ! -e /srv/etcd-pair/alpha/state/failover-token ]; then
     ok=
-    approved=$(cat /srv/etcd-pair/alpha/state/start-approved 2>/dev/null || true)
-    case "${approved##* }" in ''|*[!0-9]*) approved= ;; esac
-    if [ -n "${own:-$settings_token}" ] && [ "${approved% *}" = "${own:-$settings_token}" ] && [ $(($(date +%s) - ${approved##* })) -le 300 ] 2>/dev/null; then
-      ok="etcd-pair approved this start of generation ${own:-$settings_token}"
+    mine=${own:-$settings_token}
+    sole=$(cat /srv/etcd-pair/alpha/state/sole-member 2>/dev/null || true)
+    if [ -n "$mine" ] && [ "$sole" = "$mine" ]; then
+      ok="it is the only member of its cluster (generation $mine): no failover away from it can have happened (a failover needs a learner of this cluster)"
     fi
     end=$(($(date +%s) + ${ETCD_PAIR_GUARD_WAIT_S:-30}))
+    said=
     while [ -z "$ok" ]; do
+      # Read at every turn: an approval written while it waits (start-alone) releases it without a restart.
+      approved=$(cat /srv/etcd-pair/alpha/state/start-approved 2>/dev/null || true)
+      case "${approved##* }" in ''|*[!0-9]*) approved= ;; esac
+      if [ -n "$mine" ] && [ "${approved% *}" = "$mine" ] && [ $(($(date +%s) - ${approved##* })) -le 300 ] 2>/dev/null; then
+        ok="etcd-pair approved this start of generation $mine"
+        break
+      fi
       members=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "GET /members HTTP/1.0\r\nHost: etcd\r\n\r\n" >&3 && cat <&3' etcd-pair 127.0.0.1 23802 2>/dev/null || true)
       case "$members" in
         *'"http://127.0.0.1:23801"'*) ok="its peer beta lists it as a member of its cluster" ;;
@@ -57,10 +65,12 @@ if [ -d "$ETCD_DATA_DIR/member" ]; then
         exit 78 ;;
       esac
       [ -n "$ok" ] && break
-      if [ "$(date +%s)" -ge "$end" ]; then
+      # Said once per start, at the first unanswered question: status shows the node INERT from then on.
+      if [ -z "$said" ]; then
         echo "etcd-pair: alpha waits: it was the main, and beta (http://127.0.0.1:23802) does not answer, so it cannot tell whether the pair failed over to beta. It starts once beta answers; if beta is gone for good and was not failed over to: etcd-pair start-alone alpha" >&2
-        exit 79
+        said=1
       fi
+      if [ "$(date +%s)" -ge "$end" ]; then exit 79; fi
       sleep 1
     done
     echo "etcd-pair: alpha starts: $ok" >&2

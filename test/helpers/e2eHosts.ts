@@ -12,9 +12,15 @@ export async function hosts(...args: string[]): Promise<void> {
   await run(SCRIPT, args, { timeout: 600_000 });
 }
 
+/** ETCD_PAIR_E2E_SLOT: which set of hosts (scripts/e2e/hosts.sh), so two suites can run side by side. */
+const SLOT = Number(process.env.ETCD_PAIR_E2E_SLOT ?? "0");
+
+/** This machine's address on the hosts' bridge (the witness, test clients). */
+export const CONTROLLER_ADDRESS = `10.${77 + SLOT}.0.254`;
+
 /** Host number n (in the order first started): its etcd address and its sshd forwarder port on 127.0.0.1. */
 export function hostAddress(n: number): { address: string; sshPort: number } {
-  return { address: `10.77.0.${10 + n}`, sshPort: 22010 + n };
+  return { address: `10.${77 + SLOT}.0.${10 + n}`, sshPort: 22010 + 100 * SLOT + n };
 }
 
 /** Runs a command as root on host number n over SSH (for assertions the CLI has no command for). */
@@ -39,5 +45,11 @@ export async function onHost(n: number, command: string): Promise<string> {
     ],
     { timeout: 60_000 },
   );
+  return stdout;
+}
+
+/** Runs a command as root on host NAME through its own namespace: works while the host is cut off (hosts.sh cut). */
+export async function execOn(name: string, command: string): Promise<string> {
+  const { stdout } = await run(SCRIPT, ["exec", name, command], { timeout: 60_000 });
   return stdout;
 }

@@ -20,7 +20,7 @@ function build(series: string): EtcdBuild {
  */
 export const E2E_VARIANTS = [
   { title: "etcd 3.4.23 preinstalled from Debian", build: build("3.4.23"), tarball: false, fenceCommand: false },
-  { title: "etcd 3.5 installed from a release tarball", build: build("3.5."), tarball: true, fenceCommand: true },
+  { title: "etcd 3.5 installed from a release tarball", build: build("3.5.16"), tarball: true, fenceCommand: true },
 ] as const;
 export type E2eVariant = (typeof E2E_VARIANTS)[number];
 
@@ -28,7 +28,10 @@ export type E2eVariant = (typeof E2E_VARIANTS)[number];
  * Writes dir/etcd-pair.yaml for hosts 1 (alpha, SSH as root) and 2 (beta, a sudo user) of scripts/e2e/hosts.sh;
  * returns its path and the etcd version the hosts will run.
  */
-export async function writeE2eConfig(dir: string, variant: E2eVariant): Promise<{ config: string; version: string }> {
+export async function writeE2eConfig(
+  dir: string,
+  variant: Pick<E2eVariant, "build" | "tarball"> & { fenceCommand: boolean },
+): Promise<{ config: string; version: string }> {
   const [a, b] = [hostAddress(1), hostAddress(2)];
   const key = path.join(E2E_CACHE, "id_ed25519");
   let etcd = "etcd: { binDir: /usr/bin }";

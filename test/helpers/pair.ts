@@ -38,7 +38,7 @@ export class TestPair {
 
   static async create(
     binDir: string,
-    extra: { yaml?: (ports: number[]) => string; tls?: false } = {},
+    extra: { yaml?: (ports: number[]) => string; tls?: false; failover?: string } = {},
   ): Promise<TestPair> {
     const dir = await scratchDir("test");
     const ports = await freePorts(4);
@@ -48,7 +48,7 @@ export class TestPair {
       `cluster: test
 ${extra.tls === false ? "tls: false\n" : ""}etcd:
   binDir: ${binDir}
-nodes:
+${extra.failover ? `failover:\n${extra.failover}\n` : ""}nodes:
   - name: alpha
     address: 127.0.0.1
     clientPort: ${a1}

@@ -23,6 +23,7 @@ export const DEMO_PAIR: PairSpec = {
   cluster: "demo",
   install: { kind: "preinstalled" },
   nodes: [localNode("alpha", 23791, 23801), localNode("beta", 23792, 23802)],
+  autoFailover: { detectAfterMs: 10_000, minIntervalMs: 3_600_000 },
 };
 
 /** The same node as a real host over SSH, at the paths etcd-pair uses there. */

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readdir, readlink } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { cli } from "../helpers/cli.js";
-import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
+import { requireBuild, PRIMARY_TEST_BUILDS } from "../helpers/etcdBinaries.js";
 
 /** Processes whose working dir is in dir (the local supervisor starts etcd in its node's dir). */
 async function processesIn(dir: string): Promise<string[]> {
@@ -14,7 +14,7 @@ async function processesIn(dir: string): Promise<string[]> {
   return found;
 }
 
-describe.each(TEST_BUILDS)("demo on etcd $series", (build) => {
+describe.each(PRIMARY_TEST_BUILDS)("demo on etcd $series", (build) => {
   it("runs the whole lifecycle to a healthy pair with the original roles, and --cleanup leaves nothing running and no files", async () => {
     requireBuild(build);
     const result = await cli(["demo", "--bin-dir", build.binDir, "--cleanup", "--json"]);

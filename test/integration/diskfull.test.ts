@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
+import { requireBuild, PRIMARY_TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import type { ClientTls } from "../helpers/etcdHttp.js";
 import { TestPair } from "../helpers/pair.js";
 import { until } from "../helpers/until.js";
@@ -26,7 +26,7 @@ function fill(pair: TestPair, node: string): string {
   return filler;
 }
 
-describe.each(TEST_BUILDS)("a full disk on etcd $series", (build) => {
+describe.each(PRIMARY_TEST_BUILDS)("a full disk on etcd $series", (build) => {
   let pair: TestPair;
   let tls: ClientTls;
   const mounts: string[] = [];

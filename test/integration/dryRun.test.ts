@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import { fingerprint } from "../helpers/fingerprint.js";
 import { TestPair } from "../helpers/pair.js";
+import { storageVersionsSettled } from "../helpers/settled.js";
 
 /**
  * Every command that changes hosts has --dry-run: it prints the steps it would run (the same ids --help lists)
@@ -21,6 +22,7 @@ describe.each(TEST_BUILDS)("--dry-run changes nothing, on etcd $series", (build)
     const saved = await pair.run(["snapshot", "save", "--json"]);
     expect(saved.code, saved.stderr).toBe(0);
     snapshotFile = (JSON.parse(saved.stdout) as { file: string }).file;
+    await storageVersionsSettled(pair);
   });
   afterAll(async () => {
     await pair?.cleanup();
@@ -36,6 +38,8 @@ describe.each(TEST_BUILDS)("--dry-run changes nothing, on etcd $series", (build)
     [["snapshot", "save", "--dry-run"], "[change: snapshot.save]"],
     [["snapshot", "restore", "SNAPSHOT", "--dry-run"], "[change: restore.snapshot]"],
     [["rejoin", "beta", "--dry-run"], "[verify: pair.canary]"],
+    [["pause", "--reason", "maintenance", "--dry-run"], "[change: pause.history]"],
+    [["resume", "--dry-run"], "# nothing to do: the pair is not paused"],
   ])("%j prints its plan, exits 0 and leaves every file of both nodes as it was", async (args, shown) => {
     const before = await fingerprint(pair.dir, LOGS);
     const result = await pair.run(args.map((a) => (a === "SNAPSHOT" ? snapshotFile : a)));

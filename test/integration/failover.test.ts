@@ -10,6 +10,7 @@ import { postJson, type ClientTls } from "../helpers/etcdHttp.js";
 import { checkCrashHistory, inFlightAt } from "../helpers/history.js";
 import { readLearner } from "../helpers/learnerRead.js";
 import { processesMentioning } from "../helpers/processes.js";
+import { until } from "../helpers/until.js";
 import { readAll, Writer, type AckedWrite } from "../helpers/writer.js";
 
 interface StatusJson {
@@ -64,6 +65,13 @@ describe.each(TEST_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     const missing = writes.filter((w) => data.get(w.key) !== w.value);
     expect(missing.map((w) => `${w.key}@${w.revision}`)).toEqual([]);
   };
+
+  /** Starts a node's start script in the background as systemd would at boot (its pid recorded as the supervisor does). */
+  const bootDetached = (node: "alpha" | "beta") =>
+    spawnSync("/bin/sh", [
+      "-c",
+      `cd ${pair.nodeDir(node)} && setsid ./etcd-start.sh >>etcd.log 2>&1 </dev/null & echo $! >${pair.nodeDir(node)}/etcd.pid`,
+    ]);
 
   beforeAll(async () => {
     requireBuild(build);
@@ -179,26 +187,19 @@ describe.each(TEST_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     expect(state.roles).toEqual({ alpha: "down", beta: "leader" });
   });
 
-  it("a restart of the new main while the old one is down waits (inert); start-alone starts it on its own data", async () => {
+  it("a restart of the new main while the old one is down starts at once: it is the only member of its cluster", async () => {
+    const betaDir = pair.nodeDir("beta");
+    const token = (await readFile(path.join(betaDir, "state", "generation"), "utf8")).trim();
+    expect(await readFile(path.join(betaDir, "state", "sole-member"), "utf8")).toBe(`${token}\n`);
     await pair.kill("beta", "SIGTERM");
     expect((await pair.run(["up"])).code).toBe(2); // preflight: alpha is fenced, up says to rejoin it
-    // As systemd would start it after a reboot (README: Boot guard, case e): beta was the main and cannot see
-    // alpha, so it cannot know that no newer generation exists: it waits, and exits to be started again.
-    const betaDir = pair.nodeDir("beta");
-    const boot = spawnSync("/bin/sh", ["-c", `${betaDir}/etcd-start.sh >>${betaDir}/etcd.log 2>&1`], {
-      env: { ...process.env, ETCD_PAIR_GUARD_WAIT_S: "2" },
-      timeout: 30_000,
-    });
-    expect(boot.status).toBe(GUARD_WAIT_STATUS);
-    const inert = await pair.run(["status"]);
-    expect(inert.stdout).toMatch(/^beta +INERT /m);
-    expect(inert.stdout).toMatch(/^next: nothing, or 'etcd-pair start-alone beta': beta is inert, it waits for alpha/m);
-    const alone = await pair.run(["start-alone", "beta", "--yes"]);
-    expect(alone.code, alone.stderr).toBe(0);
-    expect(await readFile(path.join(betaDir, "state", "started-alone"), "utf8")).toMatch(
-      /started alone by \S+@\S+: alpha reachable, not running, no newer generation\n$/,
+    // As systemd would start it after a reboot (README: Boot guard, case e): no failover away from beta can have
+    // happened (it has no learner), so it starts without asking alpha.
+    expect(bootDetached("beta").status).toBe(0);
+    await until("beta leads again", async () => (await roles()).roles.beta === "leader", { timeoutMs: 30_000 });
+    expect(await readFile(path.join(betaDir, "etcd.log"), "utf8")).toContain(
+      `etcd-pair: beta starts: it is the only member of its cluster (generation ${token}): no failover away from it can have happened`,
     );
-    expect((await roles()).roles.beta).toBe("leader");
     await expectAllPresent("beta", "/crash/", keptWrites);
   });
 
@@ -254,6 +255,35 @@ describe.each(TEST_BUILDS)("failover, rejoin, switchover and snapshots on etcd $
     expect(archived.some((name) => name.startsWith("data-"))).toBe(true);
     expect(archived.some((name) => name.startsWith("fenced-"))).toBe(true);
     expect((await pair.run(["check"])).code).toBe(0);
+  });
+
+  it("once alpha rejoined, beta restarted while alpha is down waits (inert); start-alone starts it on its own data", async () => {
+    const betaDir = pair.nodeDir("beta");
+    // The rejoin's member add removed the marker: beta has a learner now, the pair could fail over to it.
+    expect(existsSync(path.join(betaDir, "state", "sole-member"))).toBe(false);
+    await pair.kill("alpha", "SIGTERM");
+    await pair.kill("beta", "SIGTERM");
+    // As systemd would start it after a reboot: beta was the main and cannot see alpha, so it cannot know that no
+    // newer generation exists: it waits, and exits to be started again.
+    const boot = spawnSync("/bin/sh", ["-c", `${betaDir}/etcd-start.sh >>${betaDir}/etcd.log 2>&1`], {
+      env: { ...process.env, ETCD_PAIR_GUARD_WAIT_S: "2" },
+      timeout: 30_000,
+    });
+    expect(boot.status).toBe(GUARD_WAIT_STATUS);
+    const inert = await pair.run(["status"]);
+    expect(inert.stdout).toMatch(/^beta +INERT /m);
+    expect(inert.stdout).toMatch(/^next: nothing, or 'etcd-pair start-alone beta': beta is inert, it waits for alpha/m);
+    const alone = await pair.run(["start-alone", "beta", "--yes"]);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(await readFile(path.join(betaDir, "state", "started-alone"), "utf8")).toMatch(
+      /started alone by \S+@\S+: alpha reachable, not running, no newer generation\n$/,
+    );
+    // The approval it wrote was for that start only.
+    expect(existsSync(path.join(betaDir, "state", "start-approved"))).toBe(false);
+    expect((await roles()).roles.beta).toBe("leader");
+    await expectAllPresent("beta", "/crash/", keptWrites);
+    expect((await pair.run(["up"])).code).toBe(0);
+    expect(await roles()).toEqual({ code: 0, healthy: true, roles: { alpha: "learner", beta: "leader" } });
   });
 
   it("a switchover back restores the original roles", async () => {

@@ -7,7 +7,7 @@ import { loadPair } from "../../src/runtime/configFile.js";
 import { PreflightError } from "../../src/runtime/errors.js";
 import { Hosts } from "../../src/runtime/hosts.js";
 import { runSteps, StepFailure, type Reporter } from "../../src/runtime/runner.js";
-import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
+import { requireBuild, PRIMARY_TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import { fingerprint } from "../helpers/fingerprint.js";
 import { TestPair } from "../helpers/pair.js";
 import { startCli } from "../helpers/processes.js";
@@ -26,7 +26,7 @@ async function holderShellPid(hosts: Hosts, node: string): Promise<number> {
  * The pair lock (README "One command at a time"): held on the hosts themselves, naming its holder; a second
  * command refused with exit 2 and nothing changed; a holder that dies frees it; read-only commands never wait.
  */
-describe.each(TEST_BUILDS)("the pair lock on etcd $series", (build) => {
+describe.each(PRIMARY_TEST_BUILDS)("the pair lock on etcd $series", (build) => {
   let pair: TestPair;
   let hosts: Hosts;
   beforeAll(async () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, type CliResult } from "../helpers/cli.js";
 import { requireBuild, TEST_BUILDS, type EtcdBuild } from "../helpers/etcdBinaries.js";
 import { freePorts, TestPair } from "../helpers/pair.js";
+import { storageVersionsSettled } from "../helpers/settled.js";
 
 /**
  * Every precondition is checked before the first change: each refusal below exits 2, says what is wrong, where,
@@ -85,6 +86,7 @@ describe.each(TEST_BUILDS)("every precondition before the first change, on etcd 
     expect((await pair.run(["up"])).code).toBe(0);
     good = path.join(pair.dir, "good.db");
     expect((await pair.run(["snapshot", "save", good])).code).toBe(0);
+    await storageVersionsSettled(pair);
   });
   afterAll(async () => {
     await pair?.cleanup();

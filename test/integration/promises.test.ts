@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
+import { requireBuild, PRIMARY_TEST_BUILDS, TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import { postJson, type ClientTls } from "../helpers/etcdHttp.js";
 import { fingerprint } from "../helpers/fingerprint.js";
 import { TestPair } from "../helpers/pair.js";
@@ -27,7 +27,7 @@ const sha256 = async (file: string) =>
 const stepLine = (text: string, title: RegExp) =>
   text.split("\n").some((line) => /^ {2}ok {3}/.test(line) && title.test(line));
 
-describe.each(TEST_BUILDS)("the CLI's promises on etcd $series", (build) => {
+describe.each(PRIMARY_TEST_BUILDS)("the CLI's promises on etcd $series", (build) => {
   let pair: TestPair;
   let tls: ClientTls;
   const clis: RunningCli[] = [];
@@ -309,7 +309,7 @@ describe.each(TEST_BUILDS)("failover's promises on etcd $series", (build) => {
   });
 });
 
-describe.each(TEST_BUILDS)("a full disk on the main stops writes, on etcd $series", (build) => {
+describe.each(PRIMARY_TEST_BUILDS)("a full disk on the main stops writes, on etcd $series", (build) => {
   let pair: TestPair | undefined;
   let mounted: string | undefined;
   afterAll(async () => {

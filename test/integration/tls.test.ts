@@ -3,12 +3,12 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCa, issueClient, issueMember } from "../../src/pki/certificates.js";
 import { certificateFacts } from "../../src/pki/facts.js";
-import { ETCD_BUILDS, requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
+import { ETCD_BUILDS, requireBuild, PRIMARY_TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import { httpsGet, type ClientTls } from "../helpers/etcdHttp.js";
 import { TestPair } from "../helpers/pair.js";
 import { readAll, Writer } from "../helpers/writer.js";
 
-describe.each(TEST_BUILDS)("mutual TLS by default on etcd $series", (build) => {
+describe.each(PRIMARY_TEST_BUILDS)("mutual TLS by default on etcd $series", (build) => {
   let pair: TestPair;
   let tls: ClientTls;
   /** A client certificate and a member certificate from a CA the pair never saw. */

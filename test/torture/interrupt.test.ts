@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
+import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import type { ClientTls } from "../helpers/etcdHttp.js";
 import { reportedSteps, runKilledAfterStep } from "../helpers/interrupt.js";
 import { TestPair } from "../helpers/pair.js";
@@ -29,7 +29,7 @@ function expectEveryBoundary(command: string, sweep: Sweep): void {
   ).toBe(steps.length);
 }
 
-describe.each(ETCD_BUILDS)("interrupted at every step boundary, etcd $series", (build) => {
+describe.each(TEST_BUILDS)("interrupted at every step boundary, etcd $series", (build) => {
   let pair: TestPair | undefined;
   let tls: ClientTls;
   afterAll(async () => {

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { ETCD_BUILDS, requireBuild } from "../helpers/etcdBinaries.js";
+import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import { TestPair } from "../helpers/pair.js";
 import { commonOperations, CYCLES, prng, SEED, Torture, type Node } from "./torture.js";
 
 /** Torture on local hosts (processes on loopback): kill -9, SIGSTOP/SIGCONT, failover, rejoin, switchover. */
-describe.each(ETCD_BUILDS)("torture on local hosts, etcd $series", (build) => {
+describe.each(TEST_BUILDS)("torture on local hosts, etcd $series", (build) => {
   let pair: TestPair | undefined;
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -7,12 +7,17 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { nodeLayout } from "../../src/config/layout.js";
 import { peerUrl } from "../../src/etcd/urls.js";
-import { staleMainBlocker } from "../../src/plan/bootGuard.js";
+import { consumingApproval, staleMainBlocker } from "../../src/plan/bootGuard.js";
+import { finishStep } from "../../src/plan/failoverSteps.js";
+import type { Step } from "../../src/plan/step.js";
+import { memberAddStep, readyStep } from "../../src/plan/steps.js";
+import { planUp } from "../../src/plan/up.js";
+import { localSupervisor } from "../../src/service/local.js";
 import { renderEtcdEnv } from "../../src/render/envFile.js";
 import { GUARD_EXIT_STATUS, GUARD_WAIT_STATUS, renderStartScript } from "../../src/render/startScript.js";
 import { freshHost } from "../helpers/observations.js";
 import { scratchDirSync } from "../helpers/scratch.js";
-import { localNode } from "../helpers/specs.js";
+import { DEMO_PAIR, localNode } from "../helpers/specs.js";
 
 const GENERATION = "demo-1764000000-0a0a0a0a";
 const servers: Server[] = [];
@@ -112,6 +117,29 @@ describe("the boot guard of a main (README: Boot guard)", () => {
     expect(approved.stderr).toContain(`alpha starts: etcd-pair approved this start of generation ${GENERATION}`);
   });
 
+  it("a main that waits starts as soon as etcd-pair approves it (start-alone), without a restart", async () => {
+    const { layout } = node(await peerPort(), "new");
+    const child = spawn("/bin/sh", [layout.startScript], {
+      env: { PATH: "/usr/bin:/bin", ETCD_PAIR_GUARD_WAIT_S: "20" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let [stdout, stderr] = ["", ""];
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    await new Promise<void>((resolve) =>
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes("alpha waits:")) resolve();
+      }),
+    );
+    const approvedAt = performance.now();
+    writeFileSync(layout.startApprovalFile, `${GENERATION} ${Math.floor(Date.now() / 1000)}\n`);
+    expect(await exited).toBe(0);
+    expect(performance.now() - approvedAt).toBeLessThan(5000);
+    expect(stdout).toBe("etcd started\n");
+    expect(stderr).toContain(`alpha starts: etcd-pair approved this start of generation ${GENERATION}`);
+  });
+
   it("a first start after up's trial run (member data, no generation recorded yet) takes the approval for its settings' token", async () => {
     const { layout, run } = node(await peerPort(), "new");
     await rm(layout.generationFile);
@@ -132,6 +160,167 @@ describe("the boot guard of a main (README: Boot guard)", () => {
     const { layout, run } = node(await peerPort(), "new");
     writeFileSync(layout.failoverTokenFile, `${GENERATION}\n`);
     expect((await run()).code).toBe(0);
+  });
+});
+
+describe("(e) the new main of a failover, the only member of its cluster (state/sole-member)", () => {
+  it("starts at once without its peer when the marker holds its own generation, and says why", async () => {
+    const { layout, run } = node(await peerPort(), "new");
+    writeFileSync(layout.soleMemberFile, `${GENERATION}\n`);
+    const result = await run();
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("etcd started\n");
+    expect(result.stderr).toContain(
+      `etcd-pair: alpha starts: it is the only member of its cluster (generation ${GENERATION}): ` +
+        "no failover away from it can have happened",
+    );
+    expect(result.stderr).not.toContain("waits");
+  });
+
+  it("takes its settings' token when no generation is recorded yet", async () => {
+    const { layout, run } = node(await peerPort(), "new");
+    await rm(layout.generationFile);
+    writeFileSync(layout.soleMemberFile, `${GENERATION}\n`);
+    expect((await run()).stderr).toContain(`it is the only member of its cluster (generation ${GENERATION})`);
+  });
+
+  it.each([
+    ["another generation's marker (stale)", "demo-1763999000-0c0c0c0c\n"],
+    ["an empty marker", ""],
+    ["its generation after another line", `junk\n${GENERATION}\n`],
+  ])("waits as any main does with %s", async (_, content) => {
+    const { layout, run } = node(await peerPort(), "new");
+    writeFileSync(layout.soleMemberFile, content);
+    const result = await run();
+    expect(result.code).toBe(GUARD_WAIT_STATUS);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("etcd-pair: alpha waits:");
+  });
+});
+
+describe("the waiting main says so at once", () => {
+  it("logs that it waits at its first unanswered question (status shows it INERT), once per start", async () => {
+    const { layout } = node(await peerPort(), "new");
+    const started = performance.now();
+    const child = spawn("/bin/sh", [layout.startScript], {
+      env: { PATH: "/usr/bin:/bin", ETCD_PAIR_GUARD_WAIT_S: "4" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    let saidAfterMs: number | undefined;
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (saidAfterMs === undefined && stderr.includes("etcd-pair: alpha waits:")) {
+        saidAfterMs = performance.now() - started;
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const exitedAfterMs = performance.now() - started;
+    expect(code).toBe(GUARD_WAIT_STATUS);
+    expect(stderr.match(/etcd-pair: alpha waits:/g)).toHaveLength(1);
+    expect(saidAfterMs).toBeLessThan(2000);
+    expect(exitedAfterMs).toBeGreaterThanOrEqual(3000);
+  });
+});
+
+/** Runs a step's one command (an exec, or the probe of a poll) on this machine, as the runner does. */
+function runOnlyCommand(step: Step) {
+  expect(step.actions).toHaveLength(1);
+  const action = step.actions[0];
+  const command = action?.kind === "exec" ? action.command : action?.kind === "poll" ? action.probes[0]?.command : "";
+  if (action?.kind === "poll") expect(action.probes).toHaveLength(1);
+  return spawnSync("/bin/sh", ["-c", command ?? "false"], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } });
+}
+
+describe("the sole-member marker: written by the failover, removed by any member add", () => {
+  const NEW_TOKEN = "demo-1764000900-0b0b0b0b";
+  function beta() {
+    const root = scratchDirSync("sole");
+    const node = { ...localNode("beta", 23792, 23802, path.join(root, "beta")), binDir: path.join(root, "bin") };
+    const layout = nodeLayout(node);
+    mkdirSync(layout.stateDir, { recursive: true });
+    mkdirSync(node.binDir);
+    return { node, layout };
+  }
+
+  it("failover.finish records the failover's generation as the marker, then archives the failover's marker", () => {
+    const { node, layout } = beta();
+    writeFileSync(layout.failoverTokenFile, `${NEW_TOKEN}\n`);
+    const result = runOnlyCommand(finishStep(node, "20261127T000000Z"));
+    expect(result.status, result.stderr).toBe(0);
+    expect(readFileSync(layout.soleMemberFile, "utf8")).toBe(`${NEW_TOKEN}\n`);
+    expect(existsSync(layout.failoverTokenFile)).toBe(false);
+    expect(readdirSync(layout.archiveDir)).toEqual(["failover-token-20261127T000000Z"]);
+  });
+
+  it("failover.finish writes the marker before it archives the failover's marker: cut short, both are there", () => {
+    const { node, layout } = beta();
+    writeFileSync(layout.failoverTokenFile, `${NEW_TOKEN}\n`);
+    writeFileSync(layout.archiveDir, "a file where the archive dir goes: the archive step fails");
+    const result = runOnlyCommand(finishStep(node, "20261127T000000Z"));
+    expect(result.status).not.toBe(0);
+    expect(readFileSync(layout.soleMemberFile, "utf8")).toBe(`${NEW_TOKEN}\n`);
+    expect(readFileSync(layout.failoverTokenFile, "utf8")).toBe(`${NEW_TOKEN}\n`);
+  });
+
+  it("member add removes the main's marker in the same command, before it adds: even a failed add leaves none", () => {
+    const { node, layout } = beta();
+    const alpha = localNode("alpha", 23791, 23801);
+    writeFileSync(layout.soleMemberFile, `${NEW_TOKEN}\n`);
+    const calls = path.join(layout.root, "etcdctl.calls");
+    // A fake etcdctl that notes whether the marker was still there when it ran, and fails as etcd may.
+    writeFileSync(
+      path.join(node.binDir, "etcdctl"),
+      `#!/bin/sh\n[ -e '${layout.soleMemberFile}' ] && echo marker-present >>'${calls}' || echo marker-gone >>'${calls}'\n` +
+        'echo "Error: etcdserver: too many learner members in cluster" >&2\nexit 1\n',
+    );
+    chmodSync(path.join(node.binDir, "etcdctl"), 0o755);
+    const result = runOnlyCommand(memberAddStep(node, alpha, "learner"));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("too many learner members");
+    expect(readFileSync(calls, "utf8")).toBe("marker-gone\n");
+    expect(existsSync(layout.soleMemberFile)).toBe(false);
+  });
+
+  it("member add runs as before where there is no marker", () => {
+    const { node, layout } = beta();
+    writeFileSync(path.join(node.binDir, "etcdctl"), '#!/bin/sh\necho "Member added"\n');
+    chmodSync(path.join(node.binDir, "etcdctl"), 0o755);
+    const result = runOnlyCommand(memberAddStep(node, localNode("alpha", 23791, 23801), "learner"));
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toBe("Member added\n");
+    expect(existsSync(layout.soleMemberFile)).toBe(false);
+  });
+});
+
+describe("a start approval is for one start", () => {
+  const alphaSpec = DEMO_PAIR.nodes[0];
+  const approval = nodeLayout(alphaSpec).startApprovalFile;
+
+  it("up approves before the start and removes the approval once the main is ready", () => {
+    const { steps } = planUp({
+      pair: DEMO_PAIR,
+      observations: [freshHost("alpha"), freshHost("beta")],
+      service: (n) => localSupervisor(nodeLayout(n)),
+      freshToken: GENERATION,
+      canaryValue: "canary-1",
+    });
+    const ids = steps.map((s) => s.id);
+    expect(ids.indexOf("main.approve")).toBeLessThan(ids.indexOf("main.start"));
+    const ready = steps.find((s) => s.id === "main.ready");
+    expect(ready?.actions.map((a) => a.kind)).toEqual(["poll", "exec"]);
+    expect(ready?.actions[1]).toEqual({ kind: "exec", node: "alpha", command: `rm -f ${approval}` });
+    expect(ids.indexOf("main.ready")).toBeGreaterThan(ids.indexOf("main.start"));
+  });
+
+  it("the removal runs after the wait, on the node it approved", () => {
+    const service = localSupervisor(nodeLayout(alphaSpec));
+    const ready = readyStep(alphaSpec, "alone", service, { describe: "x", check: () => undefined }, 1000);
+    const consuming = consumingApproval(ready, alphaSpec);
+    expect(consuming.id).toBe("alone.ready");
+    expect(consuming.actions.slice(0, -1)).toEqual(ready.actions);
+    expect(consuming.actions.at(-1)).toMatchObject({ kind: "exec", node: "alpha" });
+    expect(consuming.title).toContain("remove its start approval");
   });
 });
 

@@ -17,7 +17,7 @@ const DAY = 86_400;
  * Runs alpha's start script, as a member of generation OWN, with a fake etcdctl that answers for its peer with
  * `peerValue` (printed by printf, so it may hold several lines) and a fake etcd that says it started.
  */
-function startWithPeerValue(peerValue: string) {
+function startWithPeerValue(peerValue: string, options: { soleMember?: boolean } = {}) {
   const root = scratchDirSync("guard");
   const bin = path.join(root, "bin");
   mkdirSync(bin);
@@ -32,6 +32,7 @@ function startWithPeerValue(peerValue: string) {
   writeFileSync(layout.generationFile, `${OWN}\n`);
   // As up writes it after looking at both hosts: these tests are about the generation check, not the main's wait.
   writeFileSync(layout.startApprovalFile, `${OWN} ${now()}\n`);
+  if (options.soleMember) writeFileSync(layout.soleMemberFile, `${OWN}\n`);
   writeFileSync(
     layout.envFile,
     renderEtcdEnv(node, layout, { cluster: "demo", members: [node], state: "new", token: OWN }),
@@ -45,6 +46,14 @@ describe("the start script's guard against absurd peer generations", () => {
     const result = startWithPeerValue(`demo-${now() + HOUR}-0b0b0b0b`);
     expect(result.status).toBe(GUARD_EXIT_STATUS);
     expect(result.stderr).toContain("its peer beta serves a newer cluster generation");
+  });
+
+  it("refuses a main whose sole-member marker holds its generation too: the peer's newer generation wins", () => {
+    const result = startWithPeerValue(`demo-${now() + 60}-0b0b0b0b`, { soleMember: true });
+    expect(result.status).toBe(GUARD_EXIT_STATUS);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("its peer beta serves a newer cluster generation");
+    expect(result.stderr).not.toContain("only member");
   });
 
   it.each([

@@ -1,32 +1,54 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { DEFAULT_TEST_SERIES, ETCD_BUILDS, selectBuilds } from "../helpers/etcdBinaries.js";
+import { DEFAULT_TEST_SERIES, ETCD_BUILDS, requireBuild, selectBuilds } from "../helpers/etcdBinaries.js";
 import { expectGolden, goldenUpdateAllowed } from "../helpers/golden.js";
 import { readAll } from "../helpers/writer.js";
 
 /** The helpers that decide what the tests run on and what they compare with must not let a test pass by default. */
 describe("ETCD_PAIR_TEST_VERSIONS", () => {
   const series = (value: string | undefined) => selectBuilds(value).map((b) => b.series);
-  const others = ETCD_BUILDS.filter((b) => b.series !== DEFAULT_TEST_SERIES).map((b) => b.series);
 
-  it("defaults to the one default build; all, others and prefixes select from every build", () => {
-    expect(series(undefined)).toEqual([DEFAULT_TEST_SERIES]);
-    expect(series("")).toEqual([DEFAULT_TEST_SERIES]);
-    expect(series("default")).toEqual([DEFAULT_TEST_SERIES]);
-    expect(series("all")).toEqual(ETCD_BUILDS.map((b) => b.series));
-    expect(others.length).toBeGreaterThan(0);
-    expect(series("others")).toEqual(others);
-    expect(series("3.4, 3.5.16")).toEqual(["3.4.23", "3.5."]);
-    expect(series("3.5,3.5")).toEqual(["3.5."]);
+  it("lists the five tested builds, each by its full version", () => {
+    expect(ETCD_BUILDS.map((b) => b.series)).toEqual(["3.4.23", "3.5.16", "3.5.30", "3.6.14", "3.7.1"]);
+  });
+
+  it("defaults to 3.5.30 and 3.6.14; all, others and prefixes select from every build", () => {
+    expect(DEFAULT_TEST_SERIES).toEqual(["3.5.30", "3.6.14"]);
+    expect(series(undefined)).toEqual(["3.5.30", "3.6.14"]);
+    expect(series("")).toEqual(["3.5.30", "3.6.14"]);
+    expect(series("default")).toEqual(["3.5.30", "3.6.14"]);
+    expect(series("all")).toEqual(["3.4.23", "3.5.16", "3.5.30", "3.6.14", "3.7.1"]);
+    expect(series("others")).toEqual(["3.4.23", "3.5.16", "3.7.1"]);
+    expect(series("3.4, 3.5.16")).toEqual(["3.4.23", "3.5.16"]);
+    expect(series("3.5")).toEqual(["3.5.16", "3.5.30"]);
+    expect(series("3.5.,3.5")).toEqual(["3.5.16", "3.5.30"]);
+    expect(series("3.7.1")).toEqual(["3.7.1"]);
+    expect(series("3")).toEqual(ETCD_BUILDS.map((b) => b.series));
   });
 
   it("a version no build provides fails with a message, never an empty selection", () => {
-    expect(() => selectBuilds("3.6")).toThrow(
-      /ETCD_PAIR_TEST_VERSIONS=3\.6: no etcd build "3\.6" \(known: 3\.4\.23, 3\.5\./,
+    expect(() => selectBuilds("3.8")).toThrow(
+      /ETCD_PAIR_TEST_VERSIONS=3\.8: no etcd build "3\.8" \(known: 3\.4\.23, 3\.5\.16, 3\.5\.30, 3\.6\.14, 3\.7\.1;/,
     );
     expect(() => selectBuilds("3.4.22")).toThrow(/no etcd build "3\.4\.22"/);
+    // Parts are whole numbers: 3.5.3 is not 3.5.30, and 3.7.10 is not 3.7.1.
+    expect(() => selectBuilds("3.5.3")).toThrow(/no etcd build "3\.5\.3"/);
+    expect(() => selectBuilds("3.7.10")).toThrow(/no etcd build "3\.7\.10"/);
     expect(() => selectBuilds(",")).toThrow(/no etcd build ""/);
+  });
+});
+
+describe("requireBuild", () => {
+  it("fails with what to run when a build is missing, or holds another version than it says", () => {
+    expect(() => requireBuild({ series: "3.5.30", binDir: "/nonexistent/bin" })).toThrow(
+      /etcd 3\.5\.30: \/nonexistent\/bin\/etcd is missing: run \.\/scripts\/install-etcd\.sh/,
+    );
+    // Debian bookworm's 3.4.23 in /usr/bin (scripts/install-etcd.sh puts it there).
+    expect(() => requireBuild({ series: "3.4.99", binDir: "/usr/bin" })).toThrow(
+      /etcd 3\.4\.99 expected in \/usr\/bin, but it holds etcd 3\.4\.23/,
+    );
+    expect(() => requireBuild({ series: "3.4.23", binDir: "/usr/bin" })).not.toThrow();
   });
 });
 

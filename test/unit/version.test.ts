@@ -22,9 +22,18 @@ describe("etcd version gate", () => {
     expect(judgeVersion(v(text)).refusal).toContain("learners need etcd 3.4");
   });
 
-  it.each(["3.4.21", "3.4.23", "3.5.5", "3.5.16", "3.5.30", "3.6.0", "3.6.6"])("accepts %s", (text) => {
-    expect(judgeVersion(v(text)).refusal).toBeUndefined();
+  it.each(["3.6.0", "3.6.3"])("refuses %s: may not restart after a switchover (#20340), install 3.6.4", (text) => {
+    const verdict = judgeVersion(v(text));
+    expect(verdict.refusal).toContain("#20340");
+    expect(verdict.install).toBe("3.6.4");
   });
+
+  it.each(["3.4.21", "3.4.23", "3.5.5", "3.5.16", "3.5.30", "3.6.4", "3.6.6", "3.6.14", "3.7.1"])(
+    "accepts %s",
+    (text) => {
+      expect(judgeVersion(v(text)).refusal).toBeUndefined();
+    },
+  );
 
   it("names the promotion bugs of the tested versions, and none for fixed ones", () => {
     expect(judgeVersion(v("3.4.23")).promotionWarnings.join()).toContain("#15097");

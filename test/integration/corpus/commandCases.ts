@@ -52,6 +52,30 @@ export function commandCases(ports: readonly number[], binDir: string): Case[] {
       message: "/nonexistent/etcd-pair.yaml",
     },
     { name: "down --purge without --yes (no terminal)", args: ["down", "--purge"], code: 2, message: "pass --yes" },
+    {
+      name: "pause with a reason of two lines",
+      args: ["pause", "--reason", "kernel\nupgrade"],
+      code: 2,
+      message: "--reason must be one line of text",
+    },
+    {
+      name: "fence test without a node",
+      args: ["fence", "test"],
+      code: 2,
+      message: "missing required argument 'node'",
+    },
+    {
+      name: "fence test of a node that does not exist",
+      args: ["fence", "test", "gamma"],
+      code: 2,
+      message: "no node named gamma",
+    },
+    {
+      name: "fence test without a fence check command",
+      args: ["fence", "test", "alpha"],
+      code: 2,
+      message: "no fence check command is configured (failover.fenceCheckCommand)",
+    },
     // Hosts, binaries, data.
     {
       name: "a bin dir without etcd",

@@ -211,6 +211,26 @@ export function configCases(ports: readonly number[], binDir: string): Case[] {
       message: "needs exactly one of file or url",
     },
     {
+      name: "tarball url whose file name climbs out (%2e%2e)",
+      config: edit(
+        `binDir: ${binDir}`,
+        `binDir: ${binDir}\n  install: { tarball: { url: "https://x.org/%2e%2e", sha256: ${SHA} } }`,
+      ),
+      args: ["up"],
+      code: 2,
+      message: "etcd.install.tarball.url: must end in a tarball's file name",
+    },
+    {
+      name: "tarball url ending in a directory",
+      config: edit(
+        `binDir: ${binDir}`,
+        `binDir: ${binDir}\n  install: { tarball: { url: "https://x.org/releases/", sha256: ${SHA} } }`,
+      ),
+      args: ["up"],
+      code: 2,
+      message: "etcd.install.tarball.url: must end in a tarball's file name",
+    },
+    {
       name: "tls: true",
       config: (g) => `tls: true\n${g}`,
       args: ["up"],
