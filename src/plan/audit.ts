@@ -2,6 +2,7 @@ import type { NodeSpec } from "../config/resolve.js";
 import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "../service/types.js";
 import type { NodeLayout } from "../config/layout.js";
+import { PAIR_DIR_MODES } from "./pairDir.js";
 import { endOfLife, judgeVersion, parseEtcdVersionOutput, type EtcdVersion } from "../etcd/version.js";
 
 const MARK = "@@etcd-pair-audit:";
@@ -13,6 +14,8 @@ const MARK = "@@etcd-pair-audit:";
 export function auditCommand(node: NodeSpec, layout: NodeLayout, service: ServiceManager): string {
   const tls = node.tls;
   const files = [
+    layout.root,
+    layout.stateDir,
     layout.dataDir,
     layout.envFile,
     ...(tls ? [tls.caFile, tls.certFile, tls.keyFile, tls.clientCertFile, tls.clientKeyFile] : []),
@@ -121,6 +124,20 @@ function versionCheck(version: EtcdVersion): AuditCheck {
   return { id: "version", title, result: "pass", detail: `etcd ${version.text}${more}` };
 }
 
+type FileCheck = (id: string, title: string, file: string, max: number, owner?: string) => void;
+
+/** Root writes in the node's dir and its state dir: on a systemd host neither may be etcd's (README: Security). */
+function pairDirChecks(layout: NodeLayout, fileCheck: FileCheck): void {
+  if (!layout.dataOwner) {
+    fileCheck("node-dir", "node dir is 0700", layout.root, 0o700);
+    return;
+  }
+  const { root, state } = PAIR_DIR_MODES;
+  const title = (what: string, m: { mode: string; owner: string }) => `${what} is ${m.owner}, at most 0${m.mode}`;
+  fileCheck("node-dir", title("node dir", root), layout.root, parseInt(root.mode, 8), root.owner);
+  fileCheck("state-dir", title("state dir", state), layout.stateDir, parseInt(state.mode, 8), state.owner);
+}
+
 /** The CIS etcd checks (2.1-2.7, as kube-bench reads them) and etcd's file modes, for one node. */
 export function judgeAudit(node: NodeSpec, layout: NodeLayout, facts: AuditFacts): AuditCheck[] {
   const checks: AuditCheck[] = [];
@@ -178,13 +195,14 @@ export function judgeAudit(node: NodeSpec, layout: NodeLayout, facts: AuditFacts
     });
   }
   if (facts.version) checks.push(versionCheck(facts.version));
-  const fileCheck = (id: string, title: string, file: string, max: number, owner?: string) => {
+  const fileCheck: FileCheck = (id, title, file, max, owner) => {
     const found = facts.files.get(file);
     if (!found) return add(id, title, false, `${file} is missing`);
     const ok = modeAtMost(found.mode, max) && (!owner || `${found.owner}:${found.group}` === owner);
     add(id, title, ok, `${file}: ${found.mode} ${found.owner}:${found.group}`);
   };
   const etcdOwner = layout.dataOwner;
+  pairDirChecks(layout, fileCheck);
   fileCheck("data-dir", `data dir is 0700${etcdOwner ? ` ${etcdOwner}` : ""}`, layout.dataDir, 0o700, etcdOwner);
   fileCheck("env-file", "env file is not world-readable", layout.envFile, 0o640);
   const tls = node.tls;

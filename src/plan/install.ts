@@ -5,6 +5,7 @@ import { judgeVersion, parseEtcdVersionOutput } from "../etcd/version.js";
 import { shQuote } from "../shell/quote.js";
 import { nodeLayout } from "../config/layout.js";
 import type { NodeObservation } from "./observed.js";
+import { claimPairDirCommand } from "./pairDir.js";
 import type { Expectation, Step } from "./step.js";
 import type { Side } from "./stepIds.js";
 
@@ -92,6 +93,8 @@ export function installSteps(
       node: node.name,
       kind: "change",
       actions: [
+        // The tarball goes into the pair's dir: root's before root writes in it (systemd hosts).
+        ...(layout.dataOwner ? [{ kind: "exec" as const, node: node.name, command: claimPairDirCommand(layout) }] : []),
         { kind: "copy", node: node.name, source: tarball.path, sha256: tarball.sha256, path: uploaded, mode: 0o600 },
         {
           kind: "exec",

@@ -39,6 +39,8 @@ export interface NodeObservation {
   walIdentity?: WalIdentity;
   /** A local node's own dir (local.dir) as the probe found it; left out when it does not exist (or on SSH hosts). */
   nodeDir?: { isDirectory: boolean; entries: string[] };
+  /** SSH hosts: `<mode> <owner>:<group> <kind>` of the node's dir and state dir, by path (`stat`); missing ones absent. */
+  pairDir?: Record<string, string>;
   /** The cluster token of the generation this node last joined (state/generation). */
   generation?: string;
   /** The cluster token in the node's current env file. */

@@ -1,6 +1,7 @@
 import type { NodeSpec } from "../config/resolve.js";
 import type { NodeLayout } from "../config/layout.js";
 import type { DataDirState, NodeObservation } from "./observed.js";
+import { parsePairDir } from "./pairDir.js";
 import { shQuote } from "../shell/quote.js";
 import type { ServiceManager } from "../service/types.js";
 import { endpointStatusArgs, etcdctl, memberListArgs } from "../etcd/etcdctl.js";
@@ -116,6 +117,8 @@ export function probeCommand(
       : []),
     ...(node.host.kind === "ssh"
       ? [
+          // Who owns the node's dir and its state dir: root writes there (README: Security).
+          `${section("pairdir")}; stat -c '%a %U:%G %F %n' ${q(layout.root)} ${q(layout.stateDir)} 2>/dev/null || true`,
           `${section("packaged-unit")}; if [ -d /run/systemd/system ]; then ` +
             `echo "active=$(systemctl is-active etcd.service 2>/dev/null)"; ` +
             `echo "enabled=$(systemctl is-enabled etcd.service 2>/dev/null)"; fi`,
@@ -184,6 +187,8 @@ export function parseProbe(nodeName: string, output: string, window?: ProbeWindo
   if (wal) observation.walIdentity = wal;
   const [kind, ...entries] = (s.get("nodedir") ?? "").split("\n");
   if (kind === "dir" || kind === "other") observation.nodeDir = { isDirectory: kind === "dir", entries };
+  const pairDir = parsePairDir(s.get("pairdir"));
+  if (pairDir) observation.pairDir = pairDir;
   const paused = pausedText(unguardedFile(s.get("paused")));
   if (paused !== undefined) observation.paused = paused;
   const clock = window ? clockEstimate(s.get("clock"), window) : undefined;

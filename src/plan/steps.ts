@@ -9,11 +9,12 @@ import { renderStartScript } from "../render/startScript.js";
 import type { ServiceManager } from "../service/types.js";
 import { lastLine } from "../etcd/status.js";
 import { listening, PROCESS_GONE_EXIT, processGone, whileRunning } from "./checks.js";
-import { nodeLayout, type NodeLayout } from "../config/layout.js";
+import { nodeLayout } from "../config/layout.js";
 import type { NodeObservation } from "./observed.js";
 import type { Action, Expectation, Step } from "./step.js";
 import type { StepPrefix } from "./stepIds.js";
 import { peerOf } from "./pairView.js";
+import { pairDirNeedsSecuring, securePairDirCommand } from "./pairDir.js";
 
 /** The building blocks every command's plan is made of: up, failover, rejoin, switchover. */
 
@@ -28,16 +29,17 @@ export function fileSteps(
   node: NodeSpec,
   prefix: StepPrefix<"files">,
   role: NodeRole,
-  observation: Pick<NodeObservation, "fileHashes">,
+  observation: Pick<NodeObservation, "fileHashes" | "pairDir">,
   service: ServiceManager,
   /** false: leave the service's own files (the unit) to a later step, after the trial run. */
   withServiceFiles = true,
 ): Step[] {
   const layout = nodeLayout(node);
+  const peer = peerOf(pair, node);
   const bootstrap =
     role.as === "main"
-      ? { cluster: pair.cluster, members: [node], state: "new" as const, token: role.token }
-      : { cluster: pair.cluster, members: [role.main, node], state: "existing" as const, token: role.token };
+      ? { cluster: pair.cluster, members: [node], state: "new" as const, token: role.token, peer }
+      : { cluster: pair.cluster, members: [role.main, node], state: "existing" as const, token: role.token, peer };
   const files = [
     {
       path: layout.envFile,
@@ -48,17 +50,17 @@ export function fileSteps(
     { path: layout.ctlEnvFile, content: renderEtcdctlEnv(node, layout, pair.cluster), mode: 0o644 },
     {
       path: layout.startScript,
-      content: renderStartScript(node, peerOf(pair, node), layout, pair.cluster),
+      content: renderStartScript(node, peer, layout, pair.cluster),
       mode: 0o755,
     },
     ...(withServiceFiles ? service.files() : []),
   ].filter((file) => observation.fileHashes[file.path] !== sha256(file.content));
-  if (files.length === 0) return [];
+  if (files.length === 0 && !pairDirNeedsSecuring(layout, observation.pairDir)) return [];
   // Only a changed unit needs systemd to reload (which takes ~0.5 s); a changed env file is read at start.
   const serviceFiles = new Set(service.files().map((f) => f.path));
   const after = files.some((f) => serviceFiles.has(f.path)) ? service.afterFilesChanged() : undefined;
   const actions: Action[] = [
-    { kind: "exec", node: node.name, command: prepareDirsCommand(layout, node.configDir) },
+    { kind: "exec", node: node.name, command: securePairDirCommand(layout, node.configDir) },
     ...files.map((file): Action => ({ kind: "upload", node: node.name, ...file })),
     ...(after ? [{ kind: "exec" as const, node: node.name, command: after }] : []),
   ];
@@ -274,12 +276,4 @@ export function archiveCommand(from: string, archiveDir: string, name: string): 
     `mkdir -p ${shQuote(archiveDir)} && to=${to} && n=1 && ` +
     `while [ -e "$to" ]; do n=$((n+1)); to=${to}.$n; done && mv ${shQuote(from)} "$to"`
   );
-}
-
-/** Creates the node's directories; where etcd runs as user etcd it owns its state root (and so its data dir). */
-export function prepareDirsCommand(layout: NodeLayout, configDir: string): string {
-  const q = shQuote;
-  const dirs = [...new Set([configDir, layout.root, layout.stateDir, layout.archiveDir])].map(q).join(" ");
-  const own = layout.dataOwner ? ` && chown ${layout.dataOwner} ${q(layout.root)}` : "";
-  return `mkdir -p ${dirs}${own} && chmod 700 ${q(layout.root)}`;
 }

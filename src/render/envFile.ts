@@ -10,12 +10,16 @@ export interface Bootstrap {
   state: "new" | "existing";
   /** Unique per cluster generation, so a stale member is rejected by cluster-ID mismatch. */
   token: string;
+  /** The pair's other node: with TLS, the only member certificate this member's peer port accepts. */
+  peer?: NodeSpec;
 }
 
 /** Mutual TLS for clients and peers (CIS etcd 2.1-2.6): one member certificate, trusted CA, client certs required. */
-function tlsVars(node: NodeSpec): [string, string][] {
+function tlsVars(node: NodeSpec, peer: NodeSpec | undefined): [string, string][] {
   const tls = node.tls;
   if (!tls) return [];
+  // Any certificate of the CA would do as a peer (etcd-pair's client certificate too): only the peer's own name.
+  const allowedPeer: [string, string][] = peer ? [["ETCD_PEER_CERT_ALLOWED_CN", peer.name]] : [];
   return [
     ["ETCD_CERT_FILE", tls.certFile],
     ["ETCD_KEY_FILE", tls.keyFile],
@@ -25,6 +29,7 @@ function tlsVars(node: NodeSpec): [string, string][] {
     ["ETCD_PEER_KEY_FILE", tls.keyFile],
     ["ETCD_PEER_TRUSTED_CA_FILE", tls.caFile],
     ["ETCD_PEER_CLIENT_CERT_AUTH", "true"],
+    ...allowedPeer,
   ];
 }
 
@@ -41,7 +46,7 @@ export function renderEtcdEnv(node: NodeSpec, layout: NodeLayout, bootstrap: Boo
     ["ETCD_INITIAL_CLUSTER", initialCluster(bootstrap.members)],
     ["ETCD_INITIAL_CLUSTER_STATE", bootstrap.state],
     ["ETCD_INITIAL_CLUSTER_TOKEN", bootstrap.token],
-    ...tlsVars(node),
+    ...tlsVars(node, bootstrap.peer),
   ];
   return [
     `# etcd settings of member ${node.name} of etcd-pair cluster ${bootstrap.cluster}.`,

@@ -1,6 +1,7 @@
 import type { NodeSpec } from "../config/resolve.js";
 import type { NodeLayout } from "../config/layout.js";
 import { GUARD_EXIT_STATUS } from "./startScript.js";
+import { dataDirCommand } from "../plan/pairDir.js";
 
 export function unitName(cluster: string): string {
   return `etcd-pair-${cluster}.service`;
@@ -18,6 +19,8 @@ Wants=network-online.target
 Type=notify
 User=etcd
 Group=etcd
+# As root (+), before each start: data/ is etcd's, in a dir only root writes (a rejoin or purge archived it).
+ExecStartPre=+${dataDirCommand(layout, "/usr/bin/install")}
 ExecStart=/bin/sh ${layout.startScript}
 Restart=on-failure
 RestartSec=5s
@@ -26,12 +29,12 @@ RestartPreventExitStatus=${GUARD_EXIT_STATUS}
 TimeoutStartSec=120s
 TimeoutStopSec=60s
 LimitNOFILE=65536
-# Hardening: etcd needs its state dir, TCP and a few files; everything else is taken away.
+# Hardening: etcd needs its data dir, TCP and a few files; everything else is taken away.
 NoNewPrivileges=yes
 CapabilityBoundingSet=
 AmbientCapabilities=
 ProtectSystem=strict
-ReadWritePaths=${layout.root}
+ReadWritePaths=${layout.dataDir}
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes

@@ -38,12 +38,22 @@ describe.each(PRIMARY_TEST_BUILDS)("mutual TLS by default on etcd $series", (bui
     await expect(httpsGet(`${pair.url("alpha")}/version`, stranger.client)).rejects.toThrow();
   });
 
-  it("peers: a member certificate of the pair's CA is accepted on the peer port; another CA's is refused", async () => {
+  it("peers: only the peer's own certificate is accepted on the peer port; any other, even of the pair's CA, refused", async () => {
     const peerPort = `https://127.0.0.1:${pair.ports.alpha[1]}/members`;
     const beta = await pair.memberTls("beta");
     expect(await httpsGet(peerPort, beta)).toBe(200);
     await expect(httpsGet(peerPort, stranger.member)).rejects.toThrow();
     await expect(httpsGet(peerPort, { ca: tls.ca })).rejects.toThrow();
+    // The pair's CA signed these, but none is beta's: etcd-pair's client certificate, alpha's own, a third name.
+    const pki = (file: string) => readFile(path.join(pair.dir, "pki", file), "utf8");
+    const gamma = await issueMember(
+      { certPem: await pki("ca.crt"), keyPem: await pki("ca.key") },
+      { name: "gamma", address: "127.0.0.1" },
+      new Date(),
+    );
+    for (const other of [tls, await pair.memberTls("alpha"), { ca: tls.ca, cert: gamma.certPem, key: gamma.keyPem }]) {
+      await expect(httpsGet(peerPort, other)).rejects.toThrow();
+    }
   });
 
   it("TLS below 1.2 is refused", async () => {

@@ -8,6 +8,29 @@ const [alpha] = SSH_TLS_PAIR.nodes;
 const layout = nodeLayout(alpha);
 const PKI = "/etc/etcd-pair/demo/pki";
 
+/** The modes and owners up leaves, as the audit's stat prints them. */
+const UP_FILES = [
+  "711 root root /var/lib/etcd-pair/demo",
+  "750 root etcd /var/lib/etcd-pair/demo/state",
+  "700 etcd etcd /var/lib/etcd-pair/demo/data",
+  "640 root etcd /etc/etcd-pair/demo/etcd.env",
+  `644 root root ${PKI}/ca.crt`,
+  `644 root root ${PKI}/member.crt`,
+  `600 etcd etcd ${PKI}/member.key`,
+  `644 root root ${PKI}/client.crt`,
+  `600 root root ${PKI}/client.key`,
+];
+
+/** UP_FILES with lines replaced (`<mode> <owner> <group>`) or left out (null), by path. */
+function upFilesWith(changes: Record<string, string | null>): string[] {
+  return UP_FILES.flatMap((line) => {
+    const file = line.split(" ")[3] ?? "";
+    const change = changes[file];
+    if (change === undefined) return [line];
+    return change === null ? [] : [`${change} ${file}`];
+  });
+}
+
 /** What the audit command prints on a host set up by up (the env file carries the settings). */
 function hostOutput(overrides: { environ?: string[]; cmdline?: string[]; uid?: string; files?: string[] } = {}) {
   const environ = overrides.environ ?? [
@@ -20,15 +43,7 @@ function hostOutput(overrides: { environ?: string[]; cmdline?: string[]; uid?: s
     `ETCD_PEER_TRUSTED_CA_FILE=${PKI}/ca.crt`,
     "ETCD_PEER_CLIENT_CERT_AUTH=true",
   ];
-  const files = overrides.files ?? [
-    "700 etcd etcd /var/lib/etcd-pair/demo/data",
-    "640 root etcd /etc/etcd-pair/demo/etcd.env",
-    `644 root root ${PKI}/ca.crt`,
-    `644 root root ${PKI}/member.crt`,
-    `600 etcd etcd ${PKI}/member.key`,
-    `644 root root ${PKI}/client.crt`,
-    `600 root root ${PKI}/client.key`,
-  ];
+  const files = overrides.files ?? UP_FILES;
   return [
     "@@etcd-pair-audit:pid",
     "4242",
@@ -61,6 +76,8 @@ describe("audit", () => {
       ["2.6", "pass"],
       ["2.7", "pass"],
       ["user", "pass"],
+      ["node-dir", "pass"],
+      ["state-dir", "pass"],
       ["data-dir", "pass"],
       ["env-file", "pass"],
       ["member-key", "pass"],
@@ -90,16 +107,25 @@ describe("audit", () => {
   });
 
   it("file modes and owners: a group-readable key, a world-readable data dir, a missing cert", () => {
-    const files = [
-      "755 etcd etcd /var/lib/etcd-pair/demo/data",
-      "644 root etcd /etc/etcd-pair/demo/etcd.env",
-      `644 root root ${PKI}/ca.crt`,
-      `640 etcd etcd ${PKI}/member.key`,
-      `600 root root ${PKI}/client.crt`,
-      `600 root root ${PKI}/client.key`,
-    ];
+    const files = upFilesWith({
+      "/var/lib/etcd-pair/demo/data": "755 etcd etcd",
+      "/etc/etcd-pair/demo/etcd.env": "644 root etcd",
+      [`${PKI}/member.key`]: "640 etcd etcd",
+      [`${PKI}/member.crt`]: null,
+      [`${PKI}/client.crt`]: "600 root root",
+    });
     expect(failed(hostOutput({ files }))).toEqual(["data-dir", "env-file", "member-key", "member-cert"]);
     expect(failed(hostOutput({ files: [`600 root root ${PKI}/member.key`] }))).toContain("member-key");
+  });
+
+  it("a node dir etcd owns (the older layout, or changed since) fails, as does a state dir etcd may write", () => {
+    const files = upFilesWith({
+      "/var/lib/etcd-pair/demo": "700 etcd etcd",
+      "/var/lib/etcd-pair/demo/state": "770 root etcd",
+    });
+    expect(failed(hostOutput({ files }))).toEqual(["node-dir", "state-dir"]);
+    const detail = judgeAudit(alpha, layout, parseAudit(hostOutput({ files }))).find((c) => c.id === "node-dir");
+    expect(detail?.detail).toBe("/var/lib/etcd-pair/demo: 700 etcd:etcd");
   });
 
   it("a stopped etcd fails the audit and leaves the flag checks unanswered (skip), never passed", () => {
@@ -113,7 +139,9 @@ describe("audit", () => {
   it("the command only reads, and quotes the paths", () => {
     const command = auditCommand(alpha, layout, systemdService(alpha, layout, "demo"));
     expect(command).toContain("systemctl show -p MainPID --value etcd-pair-demo.service");
-    expect(command).toContain(`stat -c '%a %U %G %n' /var/lib/etcd-pair/demo/data`);
+    expect(command).toContain(
+      `stat -c '%a %U %G %n' /var/lib/etcd-pair/demo /var/lib/etcd-pair/demo/state /var/lib/etcd-pair/demo/data`,
+    );
     expect(command).not.toMatch(/\b(rm|mv|chmod|chown|kill)\b/);
   });
 });

@@ -46,7 +46,9 @@ describe("etcd installation", () => {
   it("tarball: uploads, checks, unpacks and records it; skipped once its sha256 is recorded", () => {
     const steps = installSteps(TARBALL_PAIR, alpha, "main", readyHost("alpha", missing), TARBALL);
     expect(steps.map((s) => s.id)).toEqual(["main.install.tarball", "main.install.version"]);
-    const [copy, unpack] = steps[0]?.actions ?? [];
+    const [claim, copy, unpack] = steps[0]?.actions ?? [];
+    // The pair's dir is made root's before the tarball goes into it (README: Security).
+    expect(claim?.kind === "exec" && claim.command).toContain("chown root:root /var/lib/etcd-pair/demo");
     expect(copy).toMatchObject({ kind: "copy", source: TARBALL.path, sha256: SHA, mode: 0o600 });
     expect(copy?.kind === "copy" && copy.path).toBe(`/var/lib/etcd-pair/demo/install/${NAME}`);
     expect(unpack?.kind === "exec" && unpack.command).toContain(`sha256sum -c --quiet -`);

@@ -43,9 +43,15 @@ describe("renderers (golden files)", () => {
 
   describe("on an SSH host with mutual TLS (the default)", () => {
     const [main, learner] = SSH_TLS_PAIR.nodes;
-    const bootstrap = { cluster: "demo", members: [main], state: "new" as const, token: "demo-0123456789ab" };
+    const bootstrap = {
+      cluster: "demo",
+      members: [main],
+      state: "new" as const,
+      token: "demo-0123456789ab",
+      peer: learner,
+    };
 
-    it("env file: member certificate for clients and peers, client certificates required", () => {
+    it("env file: member certificate for clients and peers, client certificates required, only the peer's CN", () => {
       expectGolden("tls.main.etcd.env", renderEtcdEnv(main, nodeLayout(main), bootstrap));
     });
 
