@@ -7,7 +7,8 @@ export const STARTER_CONFIG = `# etcd-pair configuration: one etcd main and a pe
 cluster: demo
 
 etcd:
-  # Where etcd, etcdctl (and etcdutl on 3.5+) are on the hosts. etcd 3.4.21+, 3.5.5+ or 3.6.
+  # Where etcd, etcdctl (and etcdutl on 3.5+) are on the hosts. etcd 3.4.21+, 3.5.5+, 3.6 or 3.7:
+  # 'etcd-pair versions' says what each gets wrong.
   binDir: /usr/bin
   # Default ports; a node may set its own.
   clientPort: 2379

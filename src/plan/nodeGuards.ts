@@ -59,8 +59,16 @@ const binaryGuard: NodeGuard = ({ pair, node, o, installing }) => {
       problem(`could not read the version of ${node.binDir}/etcd`, `run '${node.binDir}/etcd --version' on the host`),
     );
   }
-  const refusal = o.version ? judgeVersion(o.version).refusal : undefined;
-  if (refusal) problems.push(problem(refusal, "install a fixed etcd (3.4.21+, 3.5.5+ or 3.6) and run up again"));
+  const verdict = o.version ? judgeVersion(o.version) : undefined;
+  if (verdict?.refusal) {
+    // The version table names the release that fixes what this one gets wrong.
+    problems.push(
+      problem(
+        verdict.refusal,
+        `install etcd ${verdict.install ?? "of a supported series"} or later, then run up again`,
+      ),
+    );
+  }
   return problems;
 };
 
