@@ -1,6 +1,7 @@
 import type { NodeSpec } from "../config/resolve.js";
 import { nodeLayout } from "../config/layout.js";
 import { shQuote } from "../shell/quote.js";
+import { archiveCommand } from "./steps.js";
 import type { NodeObservation } from "./observed.js";
 import type { Step } from "./step.js";
 import type { StepPrefix } from "./stepIds.js";
@@ -55,13 +56,22 @@ export function historyLine(event: HistoryEvent): string {
   return JSON.stringify(event);
 }
 
-/** Appends the event to a node's history file; the file is synced, as every file etcd-pair writes on a host. */
+/** A history file past this size is archived after the append that took it there, and a new one begun. */
+export const HISTORY_ROTATE_BYTES = 1024 * 1024;
+
+/**
+ * Appends the event to a node's history file; the file is synced, as every file etcd-pair writes on a host. A file
+ * past HISTORY_ROTATE_BYTES (some thousands of events) moves to the archive, named by this event's time.
+ */
 export function historyAppendCommand(node: NodeSpec, event: HistoryEvent): string {
   const layout = nodeLayout(node);
   const q = shQuote;
+  const file = q(layout.historyFile);
+  const stamp = event.at.replace(/[-:]/g, "").replace(/\.\d+/, "");
   return (
-    `mkdir -p ${q(layout.stateDir)} && printf '%s\\n' ${q(historyLine(event))} >> ${q(layout.historyFile)} && ` +
-    `sync ${q(layout.historyFile)}`
+    `mkdir -p ${q(layout.stateDir)} && printf '%s\\n' ${q(historyLine(event))} >> ${file} && sync ${file} && ` +
+    `if [ "$(stat -c %s ${file})" -gt ${HISTORY_ROTATE_BYTES} ]; then ` +
+    `${archiveCommand(layout.historyFile, layout.archiveDir, `history-${stamp}.jsonl`)}; fi`
   );
 }
 

@@ -7,7 +7,9 @@ import { derivePairState } from "../../src/plan/pairState.js";
 import {
   describeNodes,
   describeOutcome,
+  historyAppendCommand,
   historySteps,
+  HISTORY_ROTATE_BYTES,
   lastEvent,
   mergeHistories,
   parseHistory,
@@ -67,6 +69,23 @@ describe("the history record: one step per node, a line an operator could append
       expect(parseHistory(text)).toEqual([hostile, hostile]);
     }
     expect(sh(`test -e ${dir}/pwned`).status).not.toBe(0);
+  });
+
+  it("archives a history file past its size after the append that took it there, and begins a new one", async () => {
+    const dir = await scratchDir("history-rotate");
+    const node = localNode("alpha", 1, 2, path.join(dir, "alpha"));
+    const layout = nodeLayout(node);
+    const append = (event: HistoryEvent) => sh(historyAppendCommand(node, event));
+    expect(append(pause).status).toBe(0);
+    const full = await readFile(layout.historyFile, "utf8");
+    await writeFile(layout.historyFile, full.repeat(Math.ceil(HISTORY_ROTATE_BYTES / full.length)));
+    expect(append(resume).status).toBe(0);
+    const archived = path.join(layout.archiveDir, "history-20261127T000009Z.jsonl");
+    const kept = parseHistory(await readFile(archived, "utf8"));
+    expect(kept.at(-1)).toEqual(resume);
+    expect(sh(`test -e ${layout.historyFile}`).status).not.toBe(0);
+    expect(append(pause).status).toBe(0);
+    expect(parseHistory(await readFile(layout.historyFile, "utf8"))).toEqual([pause]);
   });
 
   it("names its step after the command that records it", () => {
