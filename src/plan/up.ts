@@ -1,6 +1,6 @@
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
 import type { ServiceManager } from "../service/types.js";
-import { approveStartStep, consumingApproval, staleMainBlocker } from "./bootGuard.js";
+import { approveStartStep, consumingApproval, staleMainBlocker, tokenSeconds } from "./bootGuard.js";
 import { isLeader, isLearnerWithLeader, pairVerificationSteps } from "./checks.js";
 import { installSteps, type LocalTarball } from "./install.js";
 import { certificateSteps, type ControllerPki } from "./pki.js";
@@ -46,9 +46,18 @@ export interface UpPlan {
   warnings: string[];
 }
 
-/** The current main: the node that leads, else the first in the config. */
+/**
+ * The current main: the node that leads; with none running, the one whose env file makes it the main of the
+ * newest generation (after a failover and rejoin that is no longer the config's first node); else the first.
+ */
 export function chooseMain(pair: PairSpec, observations: readonly NodeObservation[]): NodeSpec {
-  return pairView(pair, observations).leader() ?? pair.nodes[0];
+  const leader = pairView(pair, observations).leader();
+  if (leader) return leader;
+  const mains = pair.nodes
+    .map((node) => ({ node, o: observations.find((o) => o.node === node.name) }))
+    .filter(({ o }) => o?.envState === "new" && !o.fenced)
+    .sort((a, b) => (tokenSeconds(b.o?.envToken) ?? 0) - (tokenSeconds(a.o?.envToken) ?? 0));
+  return mains[0]?.node ?? pair.nodes[0];
 }
 
 /** The learner half of the bring-up, shared with rejoin: add before start, then start on an empty dir. */

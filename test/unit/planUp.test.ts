@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { nodeLayout } from "../../src/config/layout.js";
 import type { NodeObservation } from "../../src/plan/observed.js";
 import { printSteps } from "../../src/plan/printPlan.js";
-import { planUp } from "../../src/plan/up.js";
+import { chooseMain, planUp } from "../../src/plan/up.js";
 import { peerOf } from "../../src/plan/pairView.js";
 import { renderEtcdctlEnv, renderEtcdEnv } from "../../src/render/envFile.js";
 import { renderStartScript } from "../../src/render/startScript.js";
@@ -104,6 +104,19 @@ describe("planUp", () => {
     const result = plan([main, freshHost("beta")]);
     expect(result.token).toBe("demo-000000000001");
     expect(result.steps.map((s) => s.id).slice(0, 3)).toEqual(["main.approve", "main.start", "main.ready"]);
+  });
+
+  it("with both nodes down after a failover and rejoin, the main is the node its env file makes main, not the first", () => {
+    const newer = "demo-1764000900-0000000f";
+    const down = (node: string, envState: string, token: string) =>
+      freshHost(node, { dataDir: "member", envToken: token, envState, generation: newer });
+    // alpha was the main of an older generation, was failed over from and rejoined as beta's learner.
+    const result = plan([down("alpha", "existing", newer), down("beta", "new", newer)]);
+    expect(result).toMatchObject({ main: "beta", learner: "alpha" });
+    // A fenced old main's env file still says new, for an older generation: the newer main wins.
+    const fencedOld = { ...down("alpha", "new", "demo-1764000000-0000000a"), fenced: "failed over to beta" };
+    expect(chooseMain(DEMO_PAIR, [fencedOld, down("beta", "new", newer)]).name).toBe("beta");
+    expect(chooseMain(DEMO_PAIR, [freshHost("alpha"), freshHost("beta")]).name).toBe("alpha");
   });
 
   it("treats the node that leads as main, even when it is listed second", () => {
