@@ -12,6 +12,8 @@ import {
   type WatchMemory,
 } from "../plan/watch.js";
 import type { Hosts } from "./hosts.js";
+import { StepFailure } from "./runner.js";
+import { lastLine } from "../etcd/status.js";
 import { observeNode, observePair } from "./observe.js";
 import { learnerReaches, witnessReaches, witnessTls, type WitnessTls } from "./witness.js";
 
@@ -192,7 +194,8 @@ export class Watcher {
       this.notBefore = Date.now() + retryAfterMs;
       this.emit(
         "failover-failed",
-        `the failover failed: ${(err as Error).message}; watch tries again in ${retryAfterMs / 1000} s if the main is still lost (a failover resumes where it stopped)`,
+        `the failover failed: ${failureText(err as Error)}; watch tries again in ${retryAfterMs / 1000} s if the main is still lost (a failover resumes where it stopped)`,
+        err instanceof StepFailure ? failureDetails(err) : undefined,
       );
     }
   }
@@ -233,4 +236,28 @@ export class Watcher {
     await this.probes.close();
     this.emit("stopped", "watch stopped");
   }
+}
+
+/** A failed step as the journal needs it at 3 a.m.: host, step, why (exit code), the last line of stderr, the hint. */
+function failureText(err: Error): string {
+  if (!(err instanceof StepFailure)) return err.message;
+  const said = err.outcome ? lastLine(err.outcome.stderr) : "";
+  return [
+    // The reason names the exit code when a command failed.
+    `step ${err.step.id} on ${err.host}: ${err.reason}`,
+    ...(said ? [`stderr: ${said}`] : []),
+    ...(err.step.hint ? [`hint: ${err.step.hint}`] : []),
+  ].join("; ");
+}
+
+/** The same for --json: the command too, and the stderr's tail. */
+function failureDetails(err: StepFailure): Record<string, unknown> {
+  return {
+    host: err.host,
+    step: err.step.id,
+    command: err.command,
+    exitCode: err.outcome?.code ?? null,
+    stderr: err.outcome?.stderr.split("\n").slice(-10).join("\n") ?? "",
+    hint: err.step.hint ?? null,
+  };
 }

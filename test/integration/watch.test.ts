@@ -1,3 +1,5 @@
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBuild, PRIMARY_TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import { postJson } from "../helpers/etcdHttp.js";
@@ -134,7 +136,7 @@ describe.each(PRIMARY_TEST_BUILDS)("watch killed in the middle of its failover, 
     await pair?.cleanup();
   });
 
-  it("the next watch finishes the failover it began, as a re-run of the command would", async () => {
+  it("the next watch finishes the failover it began, as a re-run of the command would; a failed step is said in full", async () => {
     const first = new RunningWatch(["-c", pair.configFile]);
     watches.push(first);
     await first.waitFor((e) => e.message.startsWith("alpha serves"), 15_000);
@@ -147,6 +149,18 @@ describe.each(PRIMARY_TEST_BUILDS)("watch killed in the middle of its failover, 
     const cutShort = await pair.run(["status"]);
     expect(cutShort.stdout).not.toMatch(/^beta +leader/m);
     expect(cutShort.stdout).toMatch(/failover/);
+    // beta's archive made a file: the failover's swap cannot archive beta's data dir, and watch says so in full.
+    const archive = path.join(pair.nodeDir("beta"), "archive");
+    await rm(archive, { recursive: true });
+    await writeFile(archive, "");
+    const failing = new RunningWatch(["-c", pair.configFile]);
+    watches.push(failing);
+    const failed = await failing.waitFor((e) => e.kind === "failover-failed", 60_000);
+    expect(failed.message).toMatch(/step newmain\.swap on beta \(local\): exit code 1; stderr: .*File exists/);
+    expect(failed.details).toMatchObject({ host: "beta (local)", step: "newmain.swap", exitCode: 1 });
+    await failing.stop();
+    await rm(archive);
+    await mkdir(archive);
     const second = new RunningWatch(["-c", pair.configFile]);
     watches.push(second);
     await second.waitFor((e) => e.message.startsWith("a failover from alpha to beta was cut short"), 20_000);
