@@ -224,8 +224,8 @@ export const KNOWN_ISSUES: readonly KnownIssue[] = [
     effect: "A member forced into a one-member cluster still lists the learner it had.",
     consequence: { kind: "note" },
     why:
-      "failover never uses --force-new-cluster (it restores the learner's data as a new cluster); the loss " +
-      "assessment's throwaway copy uses it only to read a revision, which a leftover learner does not change",
+      "etcd-pair never uses --force-new-cluster: failover restores the learner's data as a new cluster, and " +
+      "the loss assessment restarts a copy of the old main as the member it was",
     says: "keeps learners with --force-new-cluster (etcd #20893, {fix})",
     verified:
       "issue #20893 (labels release/v3.4, 3.5, 3.6); first tagged: PR #20897 in v3.5.25, #20896 in v3.6.6, " +

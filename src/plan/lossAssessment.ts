@@ -17,21 +17,27 @@ const CLIENT_SOCKET = "unix://client.sock:0";
 const PEER_SOCKET = "unix://peer.sock:0";
 
 /**
- * Run by the throwaway's own user in its dir ($1): records its pid, then becomes etcd ($2) on the copy. Paths
- * come in as arguments, so this text never needs quoting inside its quotes.
+ * Run by the throwaway's own user in its dir ($1): records its pid, then becomes etcd ($2) on the copy, restarted
+ * plainly as the member ($3) it was, only its sockets changed (a restart takes its cluster from the WAL, so no
+ * --initial-* flag applies). Not --force-new-cluster: that keeps only the entries the WAL's last saved commit
+ * index covers, and from 3.6 on (*measured*: 3.6.14, killed -9) an acknowledged write can lie past it; a plain
+ * restart of the only voter commits its whole log again. Paths come in as arguments, so this text never needs
+ * quoting inside its quotes.
  */
 const START_THROWAWAY =
-  'cd "$1" && echo $$ >etcd.pid && exec "$2" --name=inspect --data-dir="$1/data" --force-new-cluster ' +
+  'cd "$1" && echo $$ >etcd.pid && exec "$2" --name="$3" --data-dir="$1/data" ' +
   `--listen-client-urls=${CLIENT_SOCKET} --advertise-client-urls=${CLIENT_SOCKET} ` +
-  `--listen-peer-urls=${PEER_SOCKET} --initial-advertise-peer-urls=${PEER_SOCKET} >etcd.log 2>&1`;
+  `--listen-peer-urls=${PEER_SOCKET} >etcd.log 2>&1`;
 
-/** Asks the throwaway in dir $1 for its status with etcdctl ($2). */
-const ASK_THROWAWAY = `cd "$1" && ETCDCTL_API=3 exec "$2" ${shJoin([
-  `--endpoints=${CLIENT_SOCKET}`,
-  "--dial-timeout=1s",
-  "--command-timeout=2s",
-  ...endpointStatusArgs,
-])}`;
+const CTL_FLAGS = shJoin([`--endpoints=${CLIENT_SOCKET}`, "--dial-timeout=1s", "--command-timeout=2s"]);
+
+/**
+ * Asks the throwaway in dir $1 for its status with etcdctl ($2), once a linearizable read has passed: the leader
+ * serves one only after it committed an entry of its own term, so the whole log it restarted with is applied.
+ */
+const ASK_THROWAWAY =
+  `cd "$1" && export ETCDCTL_API=3 && "$2" ${CTL_FLAGS} get --keys-only assess >/dev/null && ` +
+  `exec "$2" ${CTL_FLAGS} ${shJoin(endpointStatusArgs)}`;
 
 /** Where the assessment works on the old main's host: a dir of its own, 0700, owned by the user etcd runs as. */
 export function throwawayDir(node: NodeSpec): string {
@@ -84,7 +90,7 @@ function startAndAsk(node: NodeSpec): string[] {
   const etcdctl = shQuote(`${node.binDir}/etcdctl`);
   return [
     // Not through the as_owner function: a function run in the background is a subshell, and $! its pid.
-    `${asOwner(node)} /bin/sh -c ${shQuote(START_THROWAWAY)} sh "$d" ${etcd} </dev/null >/dev/null 2>&1 &`,
+    `${asOwner(node)} /bin/sh -c ${shQuote(START_THROWAWAY)} sh "$d" ${etcd} ${shQuote(node.name)} </dev/null >/dev/null 2>&1 &`,
     `pid=$!; st=; end=$(($(date +%s) + ${ASSESS_DEADLINE_S}))`,
     // Bounded by time: an etcd that listens but never serves (no quorum in that data) makes each try wait.
     // An etcd that exited ends the wait at once.
@@ -113,9 +119,11 @@ export function assessLossCommand(node: NodeSpec): string {
 }
 
 /**
- * Reads the old main's last revision from a copy of its data: a throwaway etcd replays the copy's WAL
- * (--force-new-cluster: it was the only voter), answers one status on a unix socket in a dir only its user can
- * enter, and is stopped. It runs as the user etcd runs as, never as root, on no TCP port. The old main's own
+ * Reads the old main's last revision from a copy of its data: a throwaway etcd restarts on the copy (it was the
+ * only voter, so it leads alone and commits the copy's whole WAL), answers one status on a unix socket in a dir only its user can
+ * enter, and is stopped. It runs as the user etcd runs as, never as root, on no TCP port. It may dial the peer
+ * URL the copy's member list gives its learner: a failover always makes a new cluster token, so what answers
+ * there now is another cluster and refuses it by cluster ID. The old main's own
  * data dir is only read. Prints the status JSON.
  */
 export function assessLossStep(oldMain: NodeSpec): Step {

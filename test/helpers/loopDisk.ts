@@ -67,6 +67,10 @@ export class LoopDisk {
   powerOn(): void {
     run("umount", [this.mountpoint]);
     this.mounted = false;
+    // On a loop device of its own: a mount of the same device can get the shut-down file system back (every open
+    // fails with EIO) while the kernel still holds it (seen on etcd 3.7.1 right after its kill).
+    if (this.device) run("losetup", ["--detach", this.device]);
+    this.device = run("losetup", ["--find", "--show", this.image]).trim();
     this.mount();
   }
 
