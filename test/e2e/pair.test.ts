@@ -299,7 +299,7 @@ describe.each(E2E_VARIANTS)("the pair on real systemd + sshd hosts: $title", (va
       await onHost(
         1,
         "nohup sh -c 'while [ ! -e /run/e2e-stop-sampler ]; do " +
-          "ps -C etcd -o user=,args= | grep -e --name=inspect; sleep 0.05; done >/run/e2e-throwaway-users' " +
+          "ps -C etcd -o user=,args= | grep -F data.inspect/data; sleep 0.05; done >/run/e2e-throwaway-users' " +
           ">/dev/null 2>&1 & echo $!",
       )
     ).trim();
