@@ -285,6 +285,11 @@ function closingSteps(
   const versionsRead = !main.tls || inputs.observations.find((o) => o.node === main.name)?.openssl === true;
   const mainObs = progress.observations.find((o) => o.node === main.name);
   if (versionsRead && (worked || !mainObs || !clusterAt(mainObs, target))) steps.push(clusterVersionStep(main, target));
+  if (!versionsRead && worked) {
+    progress.warnings.push(
+      `${main.name}'s host has no openssl: the cluster version cannot be read there, and is not waited for`,
+    );
+  }
   if (worked || marked) steps.push(finishStep(inputs.pair.nodes, target, inputs.stamp));
   return steps;
 }

@@ -14,7 +14,7 @@ import { systemdService } from "../../src/service/systemd.js";
 import { swapFigures } from "../../src/commands/upgrade.js";
 import type { StepRecord } from "../../src/runtime/runner.js";
 import { LEARNER_ID, MAIN_ID, member, runningLearner, runningMain } from "../helpers/observations.js";
-import { DEMO_PAIR, SSH_PAIR } from "../helpers/specs.js";
+import { DEMO_PAIR, SSH_PAIR, SSH_TLS_PAIR } from "../helpers/specs.js";
 
 const v = (text: string) => {
   const parsed = parseVersion(text);
@@ -333,6 +333,21 @@ describe("upgrade plans only what is left", () => {
     expect(order.indexOf("learner.install.tarball")).toBeLessThan(order.indexOf("learner.stop"));
     expect(order.indexOf("main.install.tarball")).toBeGreaterThan(order.indexOf("oldmain.archive"));
     expect(order.indexOf("main.install.tarball")).toBeLessThan(order.indexOf("learner.add"));
+  });
+});
+
+describe("the cluster version under TLS is read with openssl on the main's host", () => {
+  it.each([
+    [true, true],
+    [false, false],
+  ])("openssl there: %s, waited for: %s", (openssl, waited) => {
+    const observations = pairAt({ alpha: "3.5.30", beta: "3.5.30", installed: "3.6.14" }).map((o) => ({
+      ...o,
+      openssl,
+    }));
+    const p = ok(plan(observations, { pair: SSH_TLS_PAIR }));
+    expect(ids(p).includes("upgrade.cluster-version")).toBe(waited);
+    expect(p.warnings.some((w) => w.includes("beta's host has no openssl"))).toBe(!waited);
   });
 });
 
