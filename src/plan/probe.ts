@@ -81,10 +81,11 @@ export function probeCommand(
       // A member that did not answer its status (hung, starting) would only make member list wait as long again.
       `ok=; st=$(${etcdctl(node, endpointStatusArgs)} 2>&1) && ok=1; ${section("status")}; echo "$st"; ` +
       `if [ -n "$ok" ]; then case "$st" in *'"isLearner":true'*) ;; *) ${section("members")}; ` +
-      `${etcdctl(node, memberListArgs)} 2>&1 || true;; esac; fi; ` +
-      // Cluster and storage version: only etcd's HTTP /version says them (a learner answers too). Its body ends
-      // without a newline: the echo keeps the next section's header on a line of its own.
-      `${section("versions")}; ${versionRequestCommand(node)} || true; echo; fi`,
+      `${etcdctl(node, memberListArgs)} 2>&1 || true;; esac; ` +
+      // Cluster and storage version: only etcd's HTTP /version says them (a learner answers too); asked only of a
+      // member that answered its status, so a hung one costs no more time. Its body ends without a newline: the
+      // echo keeps the next section's header on a line of its own.
+      `${section("versions")}; ${versionRequestCommand(node)} || true; echo; fi; fi`,
   );
   const body = [
     `exec 3<&0 </dev/null; t0=$(date +%s%N)`,
