@@ -170,8 +170,9 @@ function summary(plan: UpgradePlan, input: UpgradeInput): string {
 export const upgrade: ChangeCommand<UpgradeInput, PreparedUpgrade, UpgradeResult> = {
   path: ["upgrade"],
   description:
-    "roll the pair onto the etcd the config names (etcd.binDir, etcd.install): learner first, then a switchover;\n" +
-    "no acknowledged write lost. Refuses (exit 2, nothing changed) what etcd does not support; re-runs resume.",
+    "roll the pair onto the etcd the config names (etcd.binDir, etcd.install): learner first, then a " +
+    "switchover, no acknowledged write lost. Refuses (exit 2, nothing changed) what etcd does not support; " +
+    "re-runs resume.",
   options: [
     { flags: "--keep-roles", description: "switch back at the end, so the main is the node that was main before" },
     {
