@@ -19,6 +19,7 @@ import { benchLag } from "./scenarios/lag.js";
 import { benchPutLatency } from "./scenarios/putLatency.js";
 import { benchStatus } from "./scenarios/status.js";
 import { benchSwitchover } from "./scenarios/switchover.js";
+import { benchUpgrade } from "./scenarios/upgrade.js";
 import { benchWatch } from "./scenarios/watch.js";
 import { summarize } from "./stats.js";
 import { markdownTable, textTable, type VersionRun } from "./table.js";
@@ -35,7 +36,7 @@ const { values: flags } = parseArgs({
     hosts: { type: "string", default: "local" },
     versions: { type: "string", default: "3.5.30,3.6.14" },
     reps: { type: "string" },
-    only: { type: "string", default: "P1,P2,P3,P4,P5,P6,P7,P8" },
+    only: { type: "string", default: "P1,P2,P3,P4,P5,P6,P7,P8,P9" },
     quick: { type: "boolean", default: false },
     out: { type: "string" },
     "update-doc": { type: "boolean", default: false },
@@ -122,6 +123,7 @@ async function benchVersion(base: BenchHosts): Promise<{ run: VersionRun; traces
     figures.push(...f);
     traces.push(trace);
   }
+  if (only.has("P9")) figures.push(...(await benchUpgrade(hosts, reps, progress)));
   if (only.has("P3")) figures.push(...(await benchLag(hosts, reps, quick ? 5 : 10, progress)));
   if (only.has("P5")) figures.push(...(await benchStatus(hosts, quick ? 5 : 10, progress)));
   if (only.has("P6")) figures.push(...(await benchCatchUp(hosts, quick ? 100e6 : 1e9, reps, progress)));

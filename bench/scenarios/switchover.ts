@@ -1,9 +1,7 @@
-import { readAll } from "../../test/helpers/writer.js";
 import type { Figure, Trace } from "../figures.js";
-import { RateWriter } from "../load.js";
 import type { BenchHosts } from "../pairs.js";
-import { longestGap, summarize } from "../stats.js";
-import { mainOf, runOk, sleep, untilConverged, type Progress } from "./common.js";
+import { summarize } from "../stats.js";
+import { mainOf, underWrites, untilConverged, type Progress } from "./common.js";
 
 /**
  * P2: `etcd-pair switchover --yes` under a steady 500 writes/s (the writer knows both endpoints): the longest
@@ -26,24 +24,13 @@ export async function benchSwitchover(
       const learner = main === "alpha" ? "beta" : "alpha";
       await untilConverged(pair, main, learner);
       const prefix = `/bench/switch${i}/`;
-      const writer = new RateWriter({
-        endpoints: [pair.url(main), pair.url(learner)],
-        tls: pair.tls,
-        perSecond: 500,
+      const { started, ended, samples, acked, gap, missing } = await underWrites(
+        pair,
+        [main, learner],
         prefix,
-        timeoutMs: 2000,
-      });
-      await sleep(1000);
-      const started = performance.now();
-      await runOk(pair, ["switchover", "--yes", "--json"]);
-      const ended = performance.now();
-      await sleep(1000);
-      const samples = await writer.stop();
-      const acked = samples.filter((s) => s.ok);
-      const during = acked.filter((s) => s.doneAt >= started - 50 && s.doneAt <= ended + 1000).map((s) => s.doneAt);
-      const gap = longestGap(during).gap;
-      const kept = await readAll(pair.url(learner), prefix, pair.tls);
-      const missing = acked.filter((s) => !kept.has(s.key)).length;
+        ["switchover", "--yes", "--json"],
+        learner,
+      );
       pauses.push(gap);
       lost.push(missing);
       durations.push(ended - started);

@@ -17,6 +17,7 @@ import { startAlone } from "./startAlone.js";
 import { status } from "./status.js";
 import { switchover } from "./switchover.js";
 import { plan, up } from "./up.js";
+import { upgrade } from "./upgrade.js";
 import { versions } from "./versions.js";
 import { watch } from "./watch.js";
 import { pause, resume } from "./pause.js";
@@ -37,6 +38,7 @@ export const COMMANDS: readonly AnyCommand[] = [
   rejoin,
   startAlone,
   switchover,
+  upgrade,
   watch,
   history,
   pause,

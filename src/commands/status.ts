@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { PairSpec } from "../config/resolve.js";
-import { derivePairState, type PairState } from "../plan/pairState.js";
+import { derivePairState, type NodeState, type PairState } from "../plan/pairState.js";
+import type { NodeObservation } from "../plan/observed.js";
 import { CA_LABEL, judgeTls, type TlsState } from "../plan/tlsState.js";
 import type { Hosts } from "../runtime/hosts.js";
 import { certificateFacts } from "../pki/facts.js";
@@ -14,7 +15,22 @@ import { pairPaused } from "../plan/pause.js";
 import { formatBytes, show, table } from "./text.js";
 import { EXIT, type LookCommand } from "./command.js";
 
+/** A node as status reports it: its state, and which etcd it runs and has installed. */
+export interface StatusNode extends NodeState {
+  /** The etcd the running member reports (endpoint status), or null when it does not run or answer. */
+  serverVersion: string | null;
+  /** `etcd --version` of the binary in the node's binDir: what it runs from its next start. */
+  installedVersion: string | null;
+  /** The cluster version this member reports (`GET /version`): the lowest version every member runs. */
+  clusterVersion: string | null;
+  /** The storage version this member reports (etcd 3.6 and later), or null. */
+  storageVersion: string | null;
+}
+
 export interface StatusReport extends PairState {
+  nodes: StatusNode[];
+  /** The cluster version as the leader (else any member) reports it: e.g. "3.6.0". */
+  clusterVersion: string | null;
   tls: TlsState;
   /** The generation the leader serves: when it began and whether a failover or up made it. */
   generation: Generation | null;
@@ -65,8 +81,16 @@ export async function readStatus(hosts: Hosts): Promise<StatusReport> {
   const held = [...locks].flatMap(([node, lock]) =>
     lock.kind === "free" ? [] : [[node, { state: lock.kind, holder: lock.holder }] as const],
   );
+  const reporter = leader?.versions ?? observations.find((o) => o.versions)?.versions;
   return {
     ...state,
+    nodes: state.nodes.map((n) =>
+      withVersions(
+        n,
+        observations.find((o) => o.node === n.name),
+      ),
+    ),
+    clusterVersion: reporter?.cluster ?? null,
     healthy: state.healthy && tls.problems.length === 0,
     problems: [...state.problems, ...tls.problems],
     tls,
@@ -77,6 +101,32 @@ export async function readStatus(hosts: Hosts): Promise<StatusReport> {
     paused: paused?.text ?? null,
     pausedOn: paused?.on ?? [],
   };
+}
+
+function withVersions(node: NodeState, observation: NodeObservation | undefined): StatusNode {
+  return {
+    ...node,
+    serverVersion: observation?.status?.version ?? null,
+    installedVersion: observation?.version?.text ?? null,
+    clusterVersion: observation?.versions?.cluster ?? null,
+    storageVersion: observation?.versions?.storage ?? null,
+  };
+}
+
+/** The cluster version, and each node whose binDir holds another etcd than the one it runs (an upgrade to do). */
+function formatVersions(state: StatusReport): string {
+  const storage = [...new Set(state.nodes.flatMap((n) => (n.storageVersion ? [n.storageVersion] : [])))];
+  const cluster = state.clusterVersion
+    ? `cluster version ${state.clusterVersion}${storage.length > 0 ? ` (storage ${storage.join(", ")})` : ""}\n`
+    : "";
+  const pending = state.nodes.flatMap((n) =>
+    n.serverVersion && n.installedVersion && n.serverVersion !== n.installedVersion
+      ? [
+          `${n.name} runs etcd ${n.serverVersion}; its binDir holds ${n.installedVersion} ('etcd-pair upgrade' moves the pair to it)\n`,
+        ]
+      : [],
+  );
+  return cluster + pending.join("");
 }
 
 function formatTls(tls: TlsState): string {
@@ -122,6 +172,7 @@ export function formatStatus(state: StatusReport): string {
     summary +
     paused +
     state.next.map((line) => `next: ${line}\n`).join("") +
+    formatVersions(state) +
     generation +
     locks.join("") +
     formatTls(state.tls)

@@ -1,6 +1,8 @@
 import type { EndpointStatus, MemberList } from "../etcd/status.js";
 import type { EtcdVersion } from "../etcd/version.js";
 import type { WalIdentity } from "../etcd/wal.js";
+import type { VersionEndpoint } from "./probeSections.js";
+import type { UpgradeMarker } from "./upgradeMarker.js";
 
 /** What a node's data dir holds. "foreign": files, but no etcd member data. */
 export type DataDirState = "absent" | "empty" | "member" | "foreign";
@@ -92,6 +94,13 @@ export interface NodeObservation {
   packagedUnit?: { active: string; enabled: string };
   status?: EndpointStatus;
   statusError?: string;
+  /**
+   * What the running member's `GET /version` said: its server version, the cluster version (the lowest version
+   * every member runs, as etcd decided it) and, from 3.6, its storage version. Absent when it did not answer.
+   */
+  versions?: VersionEndpoint;
+  /** An upgrade that began and has not finished (state/upgrade), when there is one. */
+  upgrade?: UpgradeMarker;
   /** From this member, when it is not a learner (learners refuse member list). */
   members?: MemberList;
   membersError?: string;

@@ -22,8 +22,11 @@ import {
   sections,
   unguardedFile,
   unquote,
+  parseVersionEndpoint,
+  versionRequestCommand,
   type ProbeWindow,
 } from "./probeSections.js";
+import { parseUpgradeMarker, upgradeMarkerFile } from "./upgradeMarker.js";
 
 export {
   clockEstimate,
@@ -79,7 +82,11 @@ export function probeCommand(
       // A member that did not answer its status (hung, starting) would only make member list wait as long again.
       `ok=; st=$(${etcdctl(node, endpointStatusArgs)} 2>&1) && ok=1; ${section("status")}; echo "$st"; ` +
       `if [ -n "$ok" ]; then case "$st" in *'"isLearner":true'*) ;; *) ${section("members")}; ` +
-      `${etcdctl(node, memberListArgs)} 2>&1 || true;; esac; fi; fi`,
+      `${etcdctl(node, memberListArgs)} 2>&1 || true;; esac; ` +
+      // Cluster and storage version: only etcd's HTTP /version says them (a learner answers too); asked only of a
+      // member that answered its status, so a hung one costs no more time. Its body ends without a newline: the
+      // echo keeps the next section's header on a line of its own.
+      `${section("versions")}; ${versionRequestCommand(node)} || true; echo; fi; fi`,
   );
   const body = [
     `exec 3<&0 </dev/null; t0=$(date +%s%N)`,
@@ -95,6 +102,7 @@ export function probeCommand(
     `${section("failovertoken")}; cat ${q(layout.failoverTokenFile)} 2>/dev/null || true`,
     `${section("restoredfrom")}; cat ${q(layout.restoredFromFile)} 2>/dev/null || true`,
     `${section("rolechange")}; cat ${q(layout.roleChangeFile)} 2>/dev/null || true`,
+    `${section("upgrade")}; cat ${q(upgradeMarkerFile(node))} 2>/dev/null || true`,
     // Written by `etcd-pair pause`, or by hand: guarded, so its text cannot pose as a section of this probe.
     guardedFileSection("paused", layout.pausedFile, nonce),
     // The start script's last word (boot guard): why a node that is not running did not start.
@@ -189,6 +197,10 @@ export function parseProbe(nodeName: string, output: string, window?: ProbeWindo
   if (kind === "dir" || kind === "other") observation.nodeDir = { isDirectory: kind === "dir", entries };
   const pairDir = parsePairDir(s.get("pairdir"));
   if (pairDir) observation.pairDir = pairDir;
+  const versions = parseVersionEndpoint(s.get("versions"));
+  if (versions) observation.versions = versions;
+  const upgrade = parseUpgradeMarker(s.get("upgrade"));
+  if (upgrade) observation.upgrade = upgrade;
   const paused = pausedText(unguardedFile(s.get("paused")));
   if (paused !== undefined) observation.paused = paused;
   const clock = window ? clockEstimate(s.get("clock"), window) : undefined;

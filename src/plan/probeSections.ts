@@ -1,4 +1,5 @@
 import type { DiskSpace, NodeObservation, PeerReach } from "./observed.js";
+import type { NodeSpec } from "../config/resolve.js";
 import { shQuote } from "../shell/quote.js";
 import { parseSnapshotStatus } from "../etcd/snapshot.js";
 
@@ -169,4 +170,56 @@ export function parseRoleChange(text: string): NodeObservation["switchedOver"] {
 export function unquote(value: string): string {
   const trimmed = value.trim();
   return trimmed.startsWith("'") && trimmed.endsWith("'") ? trimmed.slice(1, -1) : trimmed;
+}
+
+/** How long a look at a member's `GET /version` may take. */
+export const VERSION_REQUEST_TIMEOUT_S = 2;
+
+/**
+ * Prints the HTTP answer of `GET /version` on the node's client URL, run on its host with what a host has: bash's
+ * /dev/tcp in plain text, `openssl s_client` with etcd-pair's client certificate (the member requires one) under
+ * TLS. etcd answers `{"etcdserver":"3.6.14","etcdcluster":"3.6.0","storage":"3.6.0"}` (storage from 3.6), on a
+ * learner too. Prints nothing when the member does not answer in time or openssl is missing.
+ */
+export function versionRequestCommand(node: NodeSpec): string {
+  const q = shQuote;
+  const request = "GET /version HTTP/1.0\\r\\nHost: etcd\\r\\n\\r\\n";
+  const t = VERSION_REQUEST_TIMEOUT_S;
+  if (!node.tls) {
+    return (
+      `timeout ${t} bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf "${request}" >&3 && cat <&3' etcd-pair ` +
+      `${q(node.address)} ${q(String(node.clientPort))} 2>/dev/null`
+    );
+  }
+  const hostPort = `${node.address.includes(":") ? `[${node.address}]` : node.address}:${node.clientPort}`;
+  const tls = `-CAfile ${q(node.tls.caFile)} -cert ${q(node.tls.clientCertFile)} -key ${q(node.tls.clientKeyFile)}`;
+  return (
+    `printf '${request}' | timeout ${t} openssl s_client -quiet -verify_return_error -connect ${q(hostPort)} ` +
+    `${tls} 2>/dev/null`
+  );
+}
+
+/** What a member's `GET /version` says: its own version, the cluster's, and (3.6+) its storage version. */
+export interface VersionEndpoint {
+  server: string;
+  cluster: string;
+  storage?: string;
+}
+
+/** The JSON body of a `GET /version` answer (headers before it are skipped); undefined when there is none. */
+export function parseVersionEndpoint(text: string | undefined): VersionEndpoint | undefined {
+  const line = (text ?? "")
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => l.startsWith("{") && l.includes('"etcdcluster"'));
+  if (!line) return undefined;
+  try {
+    const body = JSON.parse(line) as Record<string, unknown>;
+    const server = typeof body.etcdserver === "string" ? body.etcdserver : "";
+    const cluster = typeof body.etcdcluster === "string" ? body.etcdcluster : "";
+    if (!server || !cluster) return undefined;
+    return { server, cluster, ...(typeof body.storage === "string" && body.storage ? { storage: body.storage } : {}) };
+  } catch {
+    return undefined;
+  }
 }

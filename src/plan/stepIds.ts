@@ -57,6 +57,12 @@ export const STEP_CATALOG = {
   "switch.move-leader": "move the leadership to the promoted member",
   "switch.record": "record on the new main when it took over and from whom (status shows it)",
   "switch.remove": "remove the old main from the cluster, through the new leader",
+  "upgrade.begin":
+    "record on both nodes that an upgrade began, to which version and with which main (a re-run resumes it)",
+  "upgrade.settle":
+    "wait until etcd has run 6 s on both nodes (etcd removes a voter only after 5 s connected: keeps two voters short)",
+  "upgrade.cluster-version": "wait until etcd reports the cluster version of the new release (all members run it)",
+  "upgrade.finish": "archive the upgrade's marker on both nodes (never deleted): the upgrade is done",
   "oldmain.stop": "stop etcd on the old main (it exits by itself once removed) and keep it stopped",
   "oldmain.archive": "archive the old main's data dir and markers (never deleted)",
   "down.learner.stop": "stop etcd on the learner and keep it from starting at boot",

@@ -19,6 +19,7 @@ const COMMANDS = [
   "failover",
   "rejoin",
   "switchover",
+  "upgrade",
   "start-alone",
   "watch",
   "versions",

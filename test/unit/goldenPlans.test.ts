@@ -20,6 +20,7 @@ import { planSnapshotRestore, planSnapshotSave } from "../../src/plan/snapshot.j
 import type { Step } from "../../src/plan/step.js";
 import { planSwitchover } from "../../src/plan/switchover.js";
 import { planUp } from "../../src/plan/up.js";
+import { planUpgrade } from "../../src/plan/upgrade.js";
 import { localSupervisor } from "../../src/service/local.js";
 import { systemdService } from "../../src/service/systemd.js";
 import { COMMANDS } from "../../src/commands/index.js";
@@ -35,9 +36,26 @@ import { DEMO_PAIR, SSH_PAIR, SSH_TLS_PAIR } from "../helpers/specs.js";
 const CASES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../golden/plans");
 
 interface GoldenCase {
-  command: "up" | "failover" | "rejoin" | "switchover" | "down" | "snapshot-save" | "snapshot-restore" | "certs-renew";
+  command:
+    | "up"
+    | "failover"
+    | "rejoin"
+    | "switchover"
+    | "down"
+    | "snapshot-save"
+    | "snapshot-restore"
+    | "certs-renew"
+    | "upgrade";
   pair: "demo" | "ssh" | "ssh-tls" | "ssh-tarball";
-  options?: { fenceCommand?: string; node?: string; to?: string; purge?: boolean; file?: string; offline?: boolean };
+  options?: {
+    fenceCommand?: string;
+    node?: string;
+    to?: string;
+    purge?: boolean;
+    file?: string;
+    offline?: boolean;
+    keepRoles?: boolean;
+  };
   /** As the probe reports them; a version is written as its text ("3.5.16"). */
   observations: (Omit<NodeObservation, "version"> & { version?: string })[];
 }
@@ -133,6 +151,25 @@ function planCase(c: GoldenCase): { facts: object; steps: Step[] } | string {
         steps: planSnapshotRestore({ ...inputs, main, version: versionOf(main), file, token: TOKEN }),
       };
     }
+    case "upgrade": {
+      const planned = planUpgrade({
+        ...inputs,
+        catchUpTimeoutMs: 30_000,
+        keepRoles: c.options?.keepRoles ?? false,
+        swapEvent: (from, to) => ({
+          id: "00000000000000e1",
+          at: FIXED.now,
+          kind: "switchover",
+          actor: "op@ctl",
+          from,
+          to,
+        }),
+      });
+      if (!planned.ok) return unwrap(planned);
+      // A later round (the switch back of --keep-roles) is printed after the first, as a dry run shows it.
+      const { steps, preview, ...facts } = planned.plan;
+      return { facts: { ...facts, previewFrom: facts.more ? steps.length + 1 : null }, steps: [...steps, ...preview] };
+    }
     case "certs-renew": {
       const controller = pki(pair);
       if (!controller) throw new Error("certs-renew needs a TLS pair");
@@ -177,6 +214,7 @@ describe("golden plans (test/golden/plans/<case>)", () => {
       "snapshot-save",
       "switchover",
       "up",
+      "upgrade",
     ]);
   });
 
