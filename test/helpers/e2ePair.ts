@@ -67,6 +67,11 @@ async function tarballOf(variant: Pick<E2eVariant, "build"> & { shared?: string 
   return { file, sha256, version: variant.build.series };
 }
 
+/** etcd's own release tarball of a tested build, from ../shared/etcd (3.6 and later). */
+export function sharedReleaseTarball(build: EtcdBuild): Promise<ReleaseTarball> {
+  return tarballOf({ build, shared: `etcd-v${build.series}-linux-amd64.tar.gz` });
+}
+
 /**
  * Writes dir/etcd-pair.yaml for hosts 1 (alpha, SSH as root) and 2 (beta, a sudo user) of scripts/e2e/hosts.sh;
  * returns its path and the etcd version the hosts will run.
