@@ -12,7 +12,7 @@ import { readAll, Writer } from "../helpers/writer.js";
 /**
  * `etcd-pair upgrade` on real systemd + sshd hosts, exactly as an operator runs it: the pair installed by `up`
  * from a 3.5.30 release tarball, the config pointed at etcd's 3.6.14 release tarball, `upgrade --yes
- * --keep-roles` under writes. The local tests (test/integration/upgrade*.test.ts) cover the same on loopback.
+ * --keep-roles` under writes. The local tests (test/slow/upgrade*.test.ts) cover the same on loopback.
  */
 const FROM = etcdBuild("3.5.30");
 const TO = etcdBuild("3.6.14");

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireBuild, TEST_BUILDS } from "../helpers/etcdBinaries.js";
+import { requireBuild, PRIMARY_TEST_BUILDS } from "../helpers/etcdBinaries.js";
 import { fingerprint } from "../helpers/fingerprint.js";
 import { TestPair } from "../helpers/pair.js";
 import { storageVersionsSettled } from "../helpers/settled.js";
@@ -10,7 +10,7 @@ import { storageVersionsSettled } from "../helpers/settled.js";
  */
 const LOGS = ["alpha/etcd.log", "beta/etcd.log"];
 
-describe.each(TEST_BUILDS)("--dry-run changes nothing, on etcd $series", (build) => {
+describe.each(PRIMARY_TEST_BUILDS)("--dry-run changes nothing, on etcd $series", (build) => {
   let pair: TestPair;
   let snapshotFile: string;
 
