@@ -6,8 +6,8 @@ export default defineConfig({
     include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Three files at a time on 2 cores: the integration tests mostly wait on etcd (elections, polls), so more
+    // Four files at a time on 2 cores: the integration tests mostly wait on etcd (elections, polls), so more
     // of them overlap (measured: see the README's npm test figure); each test pair has ports and dirs of its own.
-    maxWorkers: 3,
+    maxWorkers: 4,
   },
 });
