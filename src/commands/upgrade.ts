@@ -61,6 +61,7 @@ const MAX_ROUNDS = 3;
 const UPGRADE_STEPS: readonly StepId[] = [
   ...new Set<StepId>([
     "upgrade.begin",
+    "upgrade.seal",
     "learner.install.apt",
     "learner.install.tarball",
     "learner.install.version",

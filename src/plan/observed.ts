@@ -99,6 +99,8 @@ export interface NodeObservation {
    * every member runs, as etcd decided it) and, from 3.6, its storage version. Absent when it did not answer.
    */
   versions?: VersionEndpoint;
+  /** The raft index of the newest snapshot file in the data dir (member/snap): a start replays the log after it. */
+  snapshotIndex?: number;
   /** An upgrade that began and has not finished (state/upgrade), when there is one. */
   upgrade?: UpgradeMarker;
   /** From this member, when it is not a learner (learners refuse member list). */

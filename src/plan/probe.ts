@@ -8,6 +8,7 @@ import { endpointStatusArgs, etcdctl, memberListArgs } from "../etcd/etcdctl.js"
 import { jsonLine, lastLine, parseEndpointStatus, parseMemberList } from "../etcd/status.js";
 import { parseEtcdVersionOutput } from "../etcd/version.js";
 import { parseWalHead } from "../etcd/wal.js";
+import { newestSnapshotIndexCommand, parseSnapshotIndex } from "../etcd/snapFiles.js";
 import {
   clockEstimate,
   guardedFileSection,
@@ -95,6 +96,7 @@ export function probeCommand(
       `elif [ -d "$d" ] && [ -n "$(ls -A "$d")" ]; then echo foreign; elif [ -d "$d" ]; then echo empty; else echo absent; fi`,
     // The head of the newest WAL file: its metadata record names the member's cluster.
     `${section("wal")}; w=$(ls "$d"/member/wal/*.wal 2>/dev/null | tail -n 1); if [ -n "$w" ]; then od -An -v -tx1 -N 128 "$w"; fi`,
+    `${section("snapindex")}; ${newestSnapshotIndexCommand('"$d/member/snap"')}`,
     `${section("generation")}; cat ${q(layout.generationFile)} 2>/dev/null || true`,
     `${section("envtoken")}; sed -n 's/^ETCD_INITIAL_CLUSTER_TOKEN=//p' ${q(layout.envFile)} 2>/dev/null || true`,
     `${section("envstate")}; sed -n 's/^ETCD_INITIAL_CLUSTER_STATE=//p' ${q(layout.envFile)} 2>/dev/null || true`,
@@ -199,6 +201,8 @@ export function parseProbe(nodeName: string, output: string, window?: ProbeWindo
   if (pairDir) observation.pairDir = pairDir;
   const versions = parseVersionEndpoint(s.get("versions"));
   if (versions) observation.versions = versions;
+  const snapshotIndex = parseSnapshotIndex(s.get("snapindex"));
+  if (snapshotIndex !== undefined) observation.snapshotIndex = snapshotIndex;
   const upgrade = parseUpgradeMarker(s.get("upgrade"));
   if (upgrade) observation.upgrade = upgrade;
   const paused = pausedText(unguardedFile(s.get("paused")));

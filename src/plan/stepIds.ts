@@ -59,6 +59,8 @@ export const STEP_CATALOG = {
   "switch.remove": "remove the old main from the cluster, through the new leader",
   "upgrade.begin":
     "record on both nodes that an upgrade began, to which version and with which main (a re-run resumes it)",
+  "upgrade.seal":
+    "3.6 to 3.7: restart the learner on 3.6 with --snapshot-count=1 until it snapshots past the upgrade's start",
   "upgrade.settle":
     "wait until etcd has run 6 s on both nodes (etcd removes a voter only after 5 s connected: keeps two voters short)",
   "upgrade.cluster-version": "wait until etcd reports the cluster version of the new release (all members run it)",

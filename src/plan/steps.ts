@@ -23,6 +23,23 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 /** How a node's env file describes it: the main of a generation, or a learner that joined it. */
 export type NodeRole = { as: "main"; token: string } | { as: "learner"; main: NodeSpec; token: string };
 
+/** The node's env file as `role` makes it; `snapshotCount` only for a step that needs a raft snapshot now. */
+export function envFileUpload(pair: PairSpec, node: NodeSpec, role: NodeRole, snapshotCount?: number) {
+  const layout = nodeLayout(node);
+  const peer = peerOf(pair, node);
+  const common = { cluster: pair.cluster, token: role.token, peer, snapshotCount };
+  const bootstrap =
+    role.as === "main"
+      ? { ...common, members: [node], state: "new" as const }
+      : { ...common, members: [role.main, node], state: "existing" as const };
+  return {
+    path: layout.envFile,
+    content: renderEtcdEnv(node, layout, bootstrap),
+    mode: layout.envOwner ? 0o640 : 0o600,
+    ...(layout.envOwner ? { owner: layout.envOwner } : {}),
+  };
+}
+
 /** Writes the node's env file, etcdctl env file and start script where they differ from what is there. */
 export function fileSteps(
   pair: PairSpec,
@@ -36,17 +53,8 @@ export function fileSteps(
 ): Step[] {
   const layout = nodeLayout(node);
   const peer = peerOf(pair, node);
-  const bootstrap =
-    role.as === "main"
-      ? { cluster: pair.cluster, members: [node], state: "new" as const, token: role.token, peer }
-      : { cluster: pair.cluster, members: [role.main, node], state: "existing" as const, token: role.token, peer };
   const files = [
-    {
-      path: layout.envFile,
-      content: renderEtcdEnv(node, layout, bootstrap),
-      mode: layout.envOwner ? 0o640 : 0o600,
-      ...(layout.envOwner ? { owner: layout.envOwner } : {}),
-    },
+    envFileUpload(pair, node, role),
     { path: layout.ctlEnvFile, content: renderEtcdctlEnv(node, layout, pair.cluster), mode: 0o644 },
     {
       path: layout.startScript,

@@ -1,7 +1,7 @@
 import type { NodeSpec, PairSpec } from "../config/resolve.js";
+import { nodeLayout } from "../config/layout.js";
 import type { EtcdVersion } from "../etcd/version.js";
 import type { ServiceManager } from "../service/types.js";
-import { pairVerificationSteps } from "./checks.js";
 import { historySteps, recordableNodes, type HistoryEvent } from "./history.js";
 import { installSteps, needsInstall, type LocalTarball } from "./install.js";
 import type { NodeObservation } from "./observed.js";
@@ -22,7 +22,8 @@ import {
   type UpgradeTarget,
 } from "./upgradeRules.js";
 import { replaced, restartedLearner, swapped } from "./upgradeProjection.js";
-import { beginStep, clusterVersionStep, finishStep, learnerRestartSteps, settleStep } from "./upgradeSteps.js";
+import { sealIndex, sealStep } from "./upgradeSeal.js";
+import { beginStep, closingSteps, learnerRestartSteps, settleStep } from "./upgradeSteps.js";
 
 export interface UpgradeInputs {
   pair: PairSpec;
@@ -126,14 +127,24 @@ function restartLearner(inputs: UpgradeInputs, progress: Progress, learner: Node
   const view = pairView(inputs.pair, progress.observations);
   const leader = progress.main;
   const token = view.of(leader).generation ?? view.of(leader).envToken ?? view.of(learner).envToken ?? "";
+  const service = inputs.service(learner);
+  let observation = view.of(learner);
+  const index = sealIndex(observation, view.of(leader), target, markerFor(inputs.observations, target));
+  const running = runningVersion(observation)?.text;
+  if (index !== undefined && running) {
+    progress.steps.push(sealStep({ pair: inputs.pair, learner, main: leader, token, service, running, index }));
+    // The seal wrote the env file: the restart writes the usual one back, whatever the probe saw.
+    const envFile = nodeLayout(learner).envFile;
+    observation = { ...observation, fileHashes: { ...observation.fileHashes, [envFile]: "sealed" } };
+  }
   progress.steps.push(
     ...learnerRestartSteps({
       pair: inputs.pair,
       learner,
       main: leader,
       token,
-      observation: view.of(learner),
-      service: inputs.service(learner),
+      observation,
+      service,
       target,
       tarball: inputs.tarball,
     }),
@@ -189,12 +200,6 @@ function versionRefusal(inputs: UpgradeInputs, view: PairView, target: UpgradeTa
   ]);
 }
 
-/** The cluster version `obs` reports is the target's minor version. */
-function clusterAt(obs: NodeObservation, target: EtcdVersion): boolean {
-  const [major, minor] = (obs.versions?.cluster ?? "").split(".");
-  return major === String(target.major) && minor === String(target.minor);
-}
-
 /**
  * `etcd-pair upgrade`: the pair onto the etcd version the config names (etcd.binDir, etcd.install) with no
  * acknowledged write lost. Preflight (etcd's upgrade rules, the pair's health), then: record that it began; the
@@ -245,7 +250,8 @@ export function planUpgrade(inputs: UpgradeInputs): Planned<UpgradePlan> {
     ? progress.steps
     : [...progress.steps, ...closingSteps(inputs, progress, t, worked, marker !== undefined)];
   const unmarked = inputs.pair.nodes.filter((n) => view.of(n).upgrade?.target !== t.text);
-  if (worked && unmarked.length > 0) steps.unshift(beginStep(unmarked, t, originalMain.name));
+  const raftIndex = marker?.raftIndex ?? view.of(leader).status?.raftIndex;
+  if (worked && unmarked.length > 0) steps.unshift(beginStep(unmarked, t, originalMain.name, raftIndex));
   return {
     ok: true,
     plan: {
@@ -262,34 +268,4 @@ export function planUpgrade(inputs: UpgradeInputs): Planned<UpgradePlan> {
       warnings: [...new Set(progress.warnings)],
     },
   };
-}
-
-/** The pair test (unless a switchover just ran it), the cluster version, and the marker archived. */
-function closingSteps(
-  inputs: UpgradeInputs,
-  progress: Progress,
-  target: EtcdVersion,
-  worked: boolean,
-  marked: boolean,
-): Step[] {
-  const main = progress.main;
-  const learner = inputs.pair.nodes.find((n) => n.name !== main.name) ?? main;
-  const steps: Step[] = [];
-  const tested = progress.steps.map((s) => s.id).lastIndexOf("pair.converged");
-  const changedAfterTest = progress.steps
-    .slice(tested + 1)
-    .some((s) => s.kind === "change" && !s.id.endsWith(".history"));
-  if (worked && (tested < 0 || changedAfterTest))
-    steps.push(...pairVerificationSteps(main, learner, inputs.canaryValue));
-  // Only where the main's /version can be read (under TLS its host needs openssl): else the wait could never end.
-  const versionsRead = !main.tls || inputs.observations.find((o) => o.node === main.name)?.openssl === true;
-  const mainObs = progress.observations.find((o) => o.node === main.name);
-  if (versionsRead && (worked || !mainObs || !clusterAt(mainObs, target))) steps.push(clusterVersionStep(main, target));
-  if (!versionsRead && worked) {
-    progress.warnings.push(
-      `${main.name}'s host has no openssl: the cluster version cannot be read there, and is not waited for`,
-    );
-  }
-  if (worked || marked) steps.push(finishStep(inputs.pair.nodes, target, inputs.stamp));
-  return steps;
 }

@@ -8,6 +8,7 @@ import { installSteps, type LocalTarball } from "./install.js";
 import type { NodeObservation } from "./observed.js";
 import { parseVersionEndpoint, versionRequestCommand } from "./probeSections.js";
 import type { Expectation, Step } from "./step.js";
+import { pairVerificationSteps } from "./checks.js";
 import { archiveCommand, fileSteps, readyStep, startStep, stopStep } from "./steps.js";
 import { upgradeMarkerFile } from "./upgradeMarker.js";
 
@@ -18,12 +19,16 @@ const LEARNER_READY_MS = 60_000;
 /** etcd's leader checks its members' versions every ~4 s and raises the cluster version once all run the new one. */
 const CLUSTER_VERSION_WAIT_MS = 60_000;
 
-/** Records on each node that lacks it that an upgrade to `target` began while `main` was main. */
-export function beginStep(nodes: readonly NodeSpec[], target: EtcdVersion, main: string): Step {
+/**
+ * Records on each node that lacks it that an upgrade to `target` began while `main` was main, at the main's
+ * raft index `raftIndex` (when known: the seal before 3.7 needs it).
+ */
+export function beginStep(nodes: readonly NodeSpec[], target: EtcdVersion, main: string, raftIndex?: number): Step {
   const actions = nodes.map((node) => {
     const file = upgradeMarkerFile(node);
     const dir = nodeLayout(node).stateDir;
-    const line = `upgrade ${target.text} ${shQuote(main)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)"`;
+    const index = raftIndex === undefined ? "" : ` ${raftIndex}`;
+    const line = `upgrade ${target.text} ${shQuote(main)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)"${index}`;
     return {
       kind: "exec" as const,
       node: node.name,
@@ -195,4 +200,40 @@ export function finishStep(nodes: readonly NodeSpec[], target: EtcdVersion, stam
       };
     }),
   };
+}
+
+/** The cluster version `obs` reports is the target's minor version. */
+function clusterAt(obs: NodeObservation, target: EtcdVersion): boolean {
+  const [major, minor] = (obs.versions?.cluster ?? "").split(".");
+  return major === String(target.major) && minor === String(target.minor);
+}
+
+/** The pair test (unless a switchover just ran it), the cluster version, and the marker archived. */
+export function closingSteps(
+  inputs: { pair: PairSpec; observations: readonly NodeObservation[]; canaryValue: string; stamp: string },
+  progress: { main: NodeSpec; steps: readonly Step[]; observations: readonly NodeObservation[]; warnings: string[] },
+  target: EtcdVersion,
+  worked: boolean,
+  marked: boolean,
+): Step[] {
+  const main = progress.main;
+  const learner = inputs.pair.nodes.find((n) => n.name !== main.name) ?? main;
+  const steps: Step[] = [];
+  const tested = progress.steps.map((s) => s.id).lastIndexOf("pair.converged");
+  const changedAfterTest = progress.steps
+    .slice(tested + 1)
+    .some((s) => s.kind === "change" && !s.id.endsWith(".history"));
+  if (worked && (tested < 0 || changedAfterTest))
+    steps.push(...pairVerificationSteps(main, learner, inputs.canaryValue));
+  // Only where the main's /version can be read (under TLS its host needs openssl): else the wait could never end.
+  const versionsRead = !main.tls || inputs.observations.find((o) => o.node === main.name)?.openssl === true;
+  const mainObs = progress.observations.find((o) => o.node === main.name);
+  if (versionsRead && (worked || !mainObs || !clusterAt(mainObs, target))) steps.push(clusterVersionStep(main, target));
+  if (!versionsRead && worked) {
+    progress.warnings.push(
+      `${main.name}'s host has no openssl: the cluster version cannot be read there, and is not waited for`,
+    );
+  }
+  if (worked || marked) steps.push(finishStep(inputs.pair.nodes, target, inputs.stamp));
+  return steps;
 }

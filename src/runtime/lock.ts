@@ -71,7 +71,39 @@ type Attempt =
   | { node: string; unreachable: string }
   | { node: string; broken: Blocker };
 
+/** Whether a process of this machine lives (EPERM: it does, as another user's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** How long a lock whose CLI (on this machine) is gone may take to be freed by its holding shell. */
+const DEAD_HOLDER_GRACE_MS = 5_000;
+
+/**
+ * Takes the node's lock; a holder whose CLI ran on this machine and is gone frees it as soon as its shell reads
+ * the end of its input (moments, longer on a loaded host): waited for, not refused.
+ */
 async function attempt(node: NodeSpec, transport: HostTransport, command: string): Promise<Attempt> {
+  const giveUp = Date.now() + DEAD_HOLDER_GRACE_MS;
+  for (;;) {
+    const result = await attemptOnce(node, transport, command);
+    const holder = "holder" in result ? result.holder : undefined;
+    const orphaned = holder && holder.controller === os.hostname() && holder.pid !== process.pid && !alive(holder.pid);
+    if (!orphaned || Date.now() >= giveUp) return result;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function attemptOnce(
+  node: NodeSpec,
+  transport: HostTransport,
+  command: string,
+): Promise<Attempt & { holder?: LockHolder }> {
   let held: HeldCommand;
   try {
     held = await transport.hold(holdLockCommand(lockFiles(node, nodeLayout(node)), holderNow(command)));
@@ -87,6 +119,7 @@ async function attempt(node: NodeSpec, transport: HostTransport, command: string
     return {
       node: node.name,
       busy: reply.holder ? describeHolder(reply.holder) : "a command that has not said who it is",
+      ...(reply.holder ? { holder: reply.holder } : {}),
     };
   // A user who may not sudo can run nothing on the host: the command's own probe refuses it and says how to fix it.
   if (/^sudo: /m.test(outcome.stderr))

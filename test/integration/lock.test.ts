@@ -1,7 +1,9 @@
+import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeLayout } from "../../src/config/layout.js";
-import { lockFiles } from "../../src/plan/lock.js";
+import { holdLockCommand, lockFiles } from "../../src/plan/lock.js";
 import type { Step } from "../../src/plan/step.js";
 import { loadPair } from "../../src/runtime/configFile.js";
 import { PreflightError } from "../../src/runtime/errors.js";
@@ -129,6 +131,33 @@ describe.each(PRIMARY_TEST_BUILDS)("the pair lock on etcd $series", (build) => {
     expect((await pair.run(["check"])).code).toBe(0);
     const status = JSON.parse((await pair.run(["status", "--json"])).stdout) as { lastRoleChange: unknown };
     expect(status.lastRoleChange).toEqual({ kind: "switchover", at: expect.stringMatching(/^20\d\d-/), from: "alpha" });
+  });
+
+  it("a lock whose CLI on this machine is gone is waited for while its shell lets go, not refused", async () => {
+    // A holder record naming a CLI that has exited, and a holding shell that reads its input 1.5 s longer, as a
+    // SIGKILLed CLI's shell may on a loaded machine before it sees the end of its input.
+    const gone = spawn("true");
+    await new Promise((resolve) => gone.once("exit", resolve));
+    const spec = hosts.node("alpha");
+    const holder = { command: "etcd-pair up (the test)", controller: os.hostname(), pid: gone.pid ?? 0, since: "now" };
+    const shell = spawn("bash", ["-c", holdLockCommand(lockFiles(spec, nodeLayout(spec)), holder)], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    try {
+      await until("the orphaned shell holds the lock", async () => {
+        const pid = await holderShellPid(hosts, "alpha").catch(() => undefined);
+        return pid === shell.pid;
+      });
+      const letGo = setTimeout(() => shell.stdin.end(), 1_500);
+      const started = performance.now();
+      const up = await pair.run(["up"]);
+      clearTimeout(letGo);
+      expect(up.code, up.stderr).toBe(0);
+      expect(performance.now() - started).toBeGreaterThan(1_000);
+    } finally {
+      shell.stdin.end();
+      if (shell.exitCode === null) await new Promise((resolve) => shell.once("exit", resolve));
+    }
   });
 
   it("a second holder cannot take a held lock, in the same process or not", async () => {

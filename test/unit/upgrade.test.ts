@@ -221,6 +221,47 @@ describe("upgrade plans only what is left", () => {
     expect(ready?.title).toBe("wait until beta answers as a learner on etcd 3.6.14");
   });
 
+  it("3.6 -> 3.7: the learner is sealed on 3.6 first (a snapshot past the raft index the upgrade began at)", () => {
+    const p = ok(plan(pairAt({ alpha: "3.6.14", beta: "3.6.14", installed: "3.7.1" })));
+    expect(ids(p).slice(0, 4)).toEqual(["upgrade.begin", "upgrade.seal", "learner.files", "learner.stop"]);
+    const seal = p.steps[1];
+    // The main's raft index now (the fixture's 100) is recorded in the marker and waited for in member/snap.
+    const begin = p.steps[0]?.actions[0];
+    expect(begin?.kind === "exec" && begin.command).toContain(`" 100 >`);
+    expect(seal?.title).toContain("its newest raft snapshot is at index 100 or later");
+    const env = seal?.actions.find((a) => a.kind === "upload");
+    expect(env?.kind === "upload" && env.content).toContain("ETCD_SNAPSHOT_COUNT=1\n");
+    // The restart writes the usual env file back, though the probe saw it unchanged.
+    const files = p.steps.find((s) => s.id === "learner.files");
+    expect(JSON.stringify(files?.actions)).toContain("ETCD_SNAPSHOT_COUNT=10000");
+    // The old main rejoins from the new main's snapshot: never sealed itself.
+    expect(ids(p).filter((id) => id === "upgrade.seal")).toHaveLength(1);
+  });
+
+  it("3.6 -> 3.7 resumed: no seal once the learner's newest snapshot is past the marker's index", () => {
+    const at = pairAt({
+      alpha: "3.6.14",
+      beta: "3.6.14",
+      installed: "3.7.1",
+      marker: { target: "3.7.1", main: "alpha" },
+    });
+    // The marker's index (90, when it began), not the main's now (100).
+    const sealed = at.map((o) => ({
+      ...o,
+      upgrade: { ...o.upgrade!, raftIndex: 90 },
+      ...(o.node === "beta" ? { snapshotIndex: 90 } : {}),
+    }));
+    expect(ids(ok(plan(sealed)))).not.toContain("upgrade.seal");
+    const behind = sealed.map((o) => (o.node === "beta" ? { ...o, snapshotIndex: 89 } : o));
+    expect(ids(ok(plan(behind)))).toContain("upgrade.seal");
+  });
+
+  it("3.5 -> 3.6 needs no seal (3.6 still applies v2 requests)", () => {
+    expect(ids(ok(plan(pairAt({ alpha: "3.5.30", beta: "3.5.30", installed: "3.6.14" }))))).not.toContain(
+      "upgrade.seal",
+    );
+  });
+
   it("a patch upgrade within a minor version runs the same way", () => {
     const p = ok(plan(pairAt({ alpha: "3.5.16", beta: "3.5.16", installed: "3.5.30" })));
     expect(ids(p)).toContain("learner.stop");
@@ -370,6 +411,8 @@ describe("upgrade's readers", () => {
       main: "alpha",
       at: "2026-11-27T00:00:00Z",
     });
+    expect(parseUpgradeMarker("upgrade 3.7.1 beta 2026-11-27T00:00:00Z 4711")).toMatchObject({ raftIndex: 4711 });
+    expect(parseUpgradeMarker("upgrade 3.7.1 beta 2026-11-27T00:00:00Z x")).not.toHaveProperty("raftIndex");
     expect(parseUpgradeMarker("garbage")).toBeUndefined();
   });
 
