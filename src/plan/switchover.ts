@@ -10,7 +10,7 @@ import { pairView, type PairView } from "./pairView.js";
 import { refuse, type Planned, type Refusal } from "./refusal.js";
 import { archiveNodeStateStep, memberRemoveStep } from "./rejoin.js";
 import type { Expectation, Step } from "./step.js";
-import { fileSteps, mainSmokeStep, stopStep } from "./steps.js";
+import { fileSteps, generationStep, mainSmokeStep, stopStep } from "./steps.js";
 import { joinSteps } from "./up.js";
 import { nodeLayout } from "../config/layout.js";
 import { shQuote } from "../shell/quote.js";
@@ -196,7 +196,13 @@ export function planSwitchover(inputs: SwitchoverInputs): Planned<SwitchoverPlan
   if ("message" in roles) return refuse(roles.message, roles.hint);
   const { leader, target, oldMain } = roles;
   const names = { newMain: target.name, oldMain: oldMain.name };
-  if (switchedOver(view, roles)) return { ok: true, plan: { ...names, steps: [], warnings: [] } };
+  if (switchedOver(view, roles)) {
+    // Killed after the old main rejoined but before it recorded its generation: its boot guard needs it.
+    const token = view.of(leader).generation;
+    const unrecorded = token !== undefined && view.of(oldMain).generation !== token;
+    const steps = unrecorded ? [generationStep(oldMain, "learner", token)] : [];
+    return { ok: true, plan: { ...names, steps, warnings: [] } };
+  }
   const refusal = switchoverRefusal(view, roles);
   if (refusal) return { ok: false, refusal };
 

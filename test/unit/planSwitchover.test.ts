@@ -86,6 +86,18 @@ describe("planSwitchover", () => {
     expect(switchover([learner, leader]).steps).toEqual([]);
   });
 
+  it("done but for the old main's generation (killed just before it was recorded): records only that", () => {
+    const leader = {
+      ...runningMain("beta", [member(LEARNER_ID, "beta", 23802, false), member(MAIN_ID, "alpha", 23801, true)]),
+      status: status(LEARNER_ID, LEARNER_ID),
+    };
+    const learner = { ...runningLearner("alpha"), status: status(MAIN_ID, LEARNER_ID, { isLearner: true }) };
+    delete learner.generation;
+    const steps = switchover([learner, leader]).steps;
+    expect(steps.map((s) => [s.id, s.node])).toEqual([["learner.generation", "alpha"]]);
+    expect(JSON.stringify(steps[0]?.actions)).toContain(leader.generation);
+  });
+
   it("refuses without a running learner", () => {
     expect(
       refused(attemptSwitchover([runningMain("alpha", both), freshHost("beta", { dataDir: "member" })])).message,
