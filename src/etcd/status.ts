@@ -91,6 +91,10 @@ export function jsonLine(text: string, prefix: string): string {
 
 /** The last non-empty line: where etcdctl puts its error. */
 export function lastLine(text: string): string {
-  const lines = text.trim().split("\n");
+  // etcdctl -w json from 3.6 prints `null` on stdout when it fails; the reason is on stderr, before it in 2>&1.
+  const lines = text
+    .trim()
+    .split("\n")
+    .filter((line) => line.trim() !== "null");
   return lines[lines.length - 1] ?? "";
 }

@@ -11,12 +11,24 @@ import {
   parsePeerReach,
   parseProbe,
 } from "../../src/plan/probe.js";
-import { parseEndpointStatus, parseMemberList } from "../../src/etcd/status.js";
+import { lastLine, parseEndpointStatus, parseMemberList } from "../../src/etcd/status.js";
 
 const fixture = (name: string) =>
   readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "../fixtures", name), "utf8");
 
 describe("etcdctl JSON", () => {
+  it("a failed status's reason is its last line, not the `null` etcdctl 3.6+ prints on stdout after it", () => {
+    const output = [
+      "Failed to get the status of endpoint http://127.0.0.1:1 (context deadline exceeded)",
+      "null",
+      "",
+    ].join("\n");
+    expect(lastLine(output)).toBe(
+      "Failed to get the status of endpoint http://127.0.0.1:1 (context deadline exceeded)",
+    );
+    expect(lastLine("null\n")).toBe("");
+  });
+
   it("keeps uint64 member IDs exact (JSON.parse would round them)", () => {
     const text = '{"id":16240339510576480156}';
     expect(JSON.parse(text).id.toString(16)).not.toBe("e16146bd67a6ff9c");
