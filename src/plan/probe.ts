@@ -24,9 +24,12 @@ import {
   unguardedFile,
   unquote,
   parseVersionEndpoint,
-  versionRequestCommand,
+  httpRequestsCommand,
+  MEMBER_HTTP_PATHS,
+  VERSION_REQUEST_TIMEOUT_S,
   type ProbeWindow,
 } from "./probeSections.js";
+import { parseMemberHealth, splitHttpAnswers } from "../etcd/health.js";
 import { parseUpgradeMarker, upgradeMarkerFile } from "./upgradeMarker.js";
 
 export {
@@ -84,10 +87,10 @@ export function probeCommand(
       `ok=; st=$(${etcdctl(node, endpointStatusArgs)} 2>&1) && ok=1; ${section("status")}; echo "$st"; ` +
       `if [ -n "$ok" ]; then case "$st" in *'"isLearner":true'*) ;; *) ${section("members")}; ` +
       `${etcdctl(node, memberListArgs)} 2>&1 || true;; esac; ` +
-      // Cluster and storage version: only etcd's HTTP /version says them (a learner answers too); asked only of a
-      // member that answered its status, so a hung one costs no more time. Its body ends without a newline: the
-      // echo keeps the next section's header on a line of its own.
-      `${section("versions")}; ${versionRequestCommand(node)} || true; echo; fi; fi`,
+      // Cluster and storage version: only etcd's HTTP /version says them (a learner answers too); /livez and
+      // /readyz on the same connection. Asked only of a member that answered its status, so a hung one costs no
+      // more time. A body ends without a newline: the echo keeps the next section's header on a line of its own.
+      `${section("versions")}; ${httpRequestsCommand(node, MEMBER_HTTP_PATHS)} || true; echo; fi; fi`,
   );
   const body = [
     `exec 3<&0 </dev/null; t0=$(date +%s%N)`,
@@ -199,8 +202,11 @@ export function parseProbe(nodeName: string, output: string, window?: ProbeWindo
   if (kind === "dir" || kind === "other") observation.nodeDir = { isDirectory: kind === "dir", entries };
   const pairDir = parsePairDir(s.get("pairdir"));
   if (pairDir) observation.pairDir = pairDir;
-  const versions = parseVersionEndpoint(s.get("versions"));
+  const answers = splitHttpAnswers(s.get("versions") ?? "");
+  const versions = parseVersionEndpoint(answers[0]?.body);
   if (versions) observation.versions = versions;
+  const health = parseMemberHealth(answers, VERSION_REQUEST_TIMEOUT_S);
+  if (health) observation.health = health;
   const snapshotIndex = parseSnapshotIndex(s.get("snapindex"));
   if (snapshotIndex !== undefined) observation.snapshotIndex = snapshotIndex;
   const upgrade = parseUpgradeMarker(s.get("upgrade"));
