@@ -17,6 +17,14 @@ describe.each(TEST_BUILDS)("etcd /livez and /readyz on etcd $series", (build) =>
   // Under mutual TLS (openssl s_client with the client certificate) and in plain text (bash's /dev/tcp).
   const pairs: Record<"tls" | "plain", TestPair | undefined> = { tls: undefined, plain: undefined };
   const expected = LEARNER_READY[build.series];
+  const allOk = { ok: true, failed: [] };
+  const learnerHealth = {
+    live: allOk,
+    ready:
+      expected === "ok"
+        ? allOk
+        : { ok: false, failed: [{ check: "non_learner", reason: "not supported for learner" }] },
+  };
 
   beforeAll(async () => {
     requireBuild(build);
@@ -40,15 +48,8 @@ describe.each(TEST_BUILDS)("etcd /livez and /readyz on etcd $series", (build) =>
       expect(report.nodes.map((n) => n.health)).toEqual([null, null]);
       return;
     }
-    const allOk = { ok: true, failed: [] };
     expect(byName.get("alpha")?.health).toEqual({ live: allOk, ready: allOk });
-    expect(byName.get("beta")?.health).toEqual({
-      live: allOk,
-      ready:
-        expected === "ok"
-          ? allOk
-          : { ok: false, failed: [{ check: "non_learner", reason: "not supported for learner" }] },
-    });
+    expect(byName.get("beta")?.health).toEqual(learnerHealth);
     const text = await pairs[mode]!.run(["status"]);
     expect(text.stdout).toContain("health alpha: live yes, ready yes\n");
     expect(text.stdout).toContain(
@@ -68,5 +69,14 @@ describe.each(TEST_BUILDS)("etcd /livez and /readyz on etcd $series", (build) =>
             ["health.beta", true],
           ],
     );
+  });
+
+  it("with its main dead, the learner's /readyz answers at once: its linearizable read is not asked", async () => {
+    await pairs.tls!.kill("alpha", "SIGKILL");
+    const result = await pairs.tls!.run(["status", "--json"]);
+    const beta = (JSON.parse(result.stdout) as StatusReport).nodes.find((n) => n.name === "beta");
+    expect(beta?.role).toBe("learner");
+    // Asked its linearizable read, it would wait on the dead leader past the probe's 2 s: "no answer within 2 s".
+    expect(beta?.health).toEqual(expected === "absent" ? null : learnerHealth);
   });
 });
