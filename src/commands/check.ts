@@ -7,6 +7,8 @@ import { newCanaryValue } from "../runtime/tokens.js";
 import { EXIT, type LookCommand } from "./command.js";
 import { PAIR_TEST_STEPS } from "../plan/stepIds.js";
 import { runFenceCheck } from "../runtime/fenceCheck.js";
+import type { NodeObservation } from "../plan/observed.js";
+import { describeHealth, healthProblems } from "../plan/memberHealth.js";
 
 /**
  * The fence path of the main (the node a failover would fence), through failover.fenceCheckCommand: a row that
@@ -50,8 +52,34 @@ export interface CheckResult {
   checks: CheckItem[];
 }
 
+/** What check looks at before it runs anything: the pair's state and what each node's probe saw. */
+export interface CheckInput {
+  state: PairState;
+  observations: NodeObservation[];
+}
+
+/** One row per running member whose etcd serves /livez and /readyz: a learner may fail non_learner. */
+function healthItems(observations: readonly NodeObservation[]): CheckItem[] {
+  return observations.flatMap((o) => {
+    if (!o.health) return [];
+    const isLearner = o.status?.isLearner === true;
+    const problems = healthProblems(o.health, isLearner);
+    const title = `etcd /livez and /readyz of ${o.node}${isLearner ? " (learner)" : ""}`;
+    return [
+      {
+        id: `health.${o.node}`,
+        title,
+        ok: problems.length === 0,
+        durationMs: 0,
+        detail: describeHealth(o.health, isLearner),
+      },
+    ];
+  });
+}
+
 /** Roles as expected, then every pair verification: each one runs and is reported, pass or fail. */
-export async function runCheck(hosts: Hosts, reporter: Reporter, state: PairState): Promise<CheckResult> {
+export async function runCheck(hosts: Hosts, reporter: Reporter, input: CheckInput): Promise<CheckResult> {
+  const { state } = input;
   const roles: CheckItem = {
     id: "pair.roles",
     title: "one leader and one learner",
@@ -59,7 +87,7 @@ export async function runCheck(hosts: Hosts, reporter: Reporter, state: PairStat
     durationMs: 0,
     ...(state.healthy ? {} : { detail: state.problems.join("; ") }),
   };
-  const checks = [roles];
+  const checks = [roles, ...healthItems(input.observations)];
   const fence = fenceItem(hosts, state);
   const leader = state.nodes.find((n) => n.role === "leader");
   const learner = state.nodes.find((n) => n.role === "learner");
@@ -91,10 +119,11 @@ export function formatCheck(result: CheckResult): string {
   return `${lines.join("\n")}\n${result.healthy ? "check passed" : "check FAILED"}\n`;
 }
 
-export const check: LookCommand<object, PairState, CheckResult> = {
+export const check: LookCommand<object, CheckInput, CheckResult> = {
   path: ["check"],
   description:
-    "write a canary on main, read it on the learner (serializable), indexes converge, no alarms, the main's fence " +
+    "etcd's /livez and /readyz where served, write a canary on main, read it on the learner (serializable), " +
+    "indexes converge, no alarms, the main's fence " +
     "path (failover.fenceCheckCommand, when set); exit 3 on failure",
   changesHosts: false,
   quietSteps: true,
@@ -102,9 +131,10 @@ export const check: LookCommand<object, PairState, CheckResult> = {
   input: () => ({}),
   prepare: async (ctx) => {
     const hosts = await ctx.hosts();
-    return derivePairState(hosts.pair, await observePair(hosts));
+    const observations = await observePair(hosts);
+    return { state: derivePairState(hosts.pair, observations), observations };
   },
-  run: async (ctx, _input, state) => runCheck(await ctx.hosts(), ctx.reporter, state),
+  run: async (ctx, _input, prepared) => runCheck(await ctx.hosts(), ctx.reporter, prepared),
   report: (result) => ({
     json: result,
     stdout: formatCheck(result),

@@ -13,6 +13,8 @@ import { describeHolder, type LockHolder } from "../plan/lock.js";
 import { statusLeads } from "../plan/pairView.js";
 import { pairPaused } from "../plan/pause.js";
 import { formatBytes, show, table } from "./text.js";
+import type { MemberHealth } from "../etcd/health.js";
+import { describeHealth } from "../plan/memberHealth.js";
 import { EXIT, type LookCommand } from "./command.js";
 
 /** A node as status reports it: its state, and which etcd it runs and has installed. */
@@ -25,6 +27,8 @@ export interface StatusNode extends NodeState {
   clusterVersion: string | null;
   /** The storage version this member reports (etcd 3.6 and later), or null. */
   storageVersion: string | null;
+  /** The running member's /livez and /readyz (etcd 3.4.29+, 3.5.11+, 3.6+), or null when unknown. */
+  health: MemberHealth | null;
 }
 
 export interface StatusReport extends PairState {
@@ -85,7 +89,7 @@ export async function readStatus(hosts: Hosts): Promise<StatusReport> {
   return {
     ...state,
     nodes: state.nodes.map((n) =>
-      withVersions(
+      statusNode(
         n,
         observations.find((o) => o.node === n.name),
       ),
@@ -103,13 +107,14 @@ export async function readStatus(hosts: Hosts): Promise<StatusReport> {
   };
 }
 
-function withVersions(node: NodeState, observation: NodeObservation | undefined): StatusNode {
+function statusNode(node: NodeState, observation: NodeObservation | undefined): StatusNode {
   return {
     ...node,
     serverVersion: observation?.status?.version ?? null,
     installedVersion: observation?.version?.text ?? null,
     clusterVersion: observation?.versions?.cluster ?? null,
     storageVersion: observation?.versions?.storage ?? null,
+    health: observation?.health ?? null,
   };
 }
 
@@ -127,6 +132,13 @@ function formatVersions(state: StatusReport): string {
       : [],
   );
   return cluster + pending.join("");
+}
+
+/** Each node's /livez and /readyz, where its etcd serves them. */
+function formatHealth(state: StatusReport): string {
+  return state.nodes
+    .map((n) => (n.health ? `health ${n.name}: ${describeHealth(n.health, n.role === "learner")}\n` : ""))
+    .join("");
 }
 
 function formatTls(tls: TlsState): string {
@@ -173,6 +185,7 @@ export function formatStatus(state: StatusReport): string {
     paused +
     state.next.map((line) => `next: ${line}\n`).join("") +
     formatVersions(state) +
+    formatHealth(state) +
     generation +
     locks.join("") +
     formatTls(state.tls)
@@ -181,7 +194,8 @@ export function formatStatus(state: StatusReport): string {
 
 export const status: LookCommand<object, StatusReport, StatusReport> = {
   path: ["status"],
-  description: "roles, versions, raft/applied index, lag and db size of both nodes; exit 3 when unhealthy",
+  description:
+    "roles, versions, raft/applied index, lag, db size and etcd's /livez and /readyz of both nodes; exit 3 when unhealthy",
   changesHosts: false,
   input: () => ({}),
   prepare: async (ctx) => readStatus(await ctx.hosts()),

@@ -1,6 +1,7 @@
 import type { EndpointStatus, MemberList } from "../etcd/status.js";
 import type { EtcdVersion } from "../etcd/version.js";
 import type { WalIdentity } from "../etcd/wal.js";
+import type { MemberHealth } from "../etcd/health.js";
 import type { VersionEndpoint } from "./probeSections.js";
 import type { UpgradeMarker } from "./upgradeMarker.js";
 
@@ -99,6 +100,8 @@ export interface NodeObservation {
    * every member runs, as etcd decided it) and, from 3.6, its storage version. Absent when it did not answer.
    */
   versions?: VersionEndpoint;
+  /** The running member's /livez and /readyz (same connection as /version); absent when its etcd lacks them. */
+  health?: MemberHealth;
   /** The raft index of the newest snapshot file in the data dir (member/snap): a start replays the log after it. */
   snapshotIndex?: number;
   /** An upgrade that began and has not finished (state/upgrade), when there is one. */

@@ -24,9 +24,13 @@ import {
   unguardedFile,
   unquote,
   parseVersionEndpoint,
-  versionRequestCommand,
+  httpRequestsCommand,
+  LEARNER_HTTP_PATHS,
+  MEMBER_HTTP_PATHS,
+  VERSION_REQUEST_TIMEOUT_S,
   type ProbeWindow,
 } from "./probeSections.js";
+import { parseMemberHealth, splitHttpAnswers } from "../etcd/health.js";
 import { parseUpgradeMarker, upgradeMarkerFile } from "./upgradeMarker.js";
 
 export {
@@ -77,17 +81,19 @@ export function probeCommand(
     `${q(peer.address)} ${q(String(peer.peerPort))} 2>&1; echo "exit=$?"; }`;
   // A stage: its own sections first, then everything the stages before it printed.
   const stage = (commands: string) => `{ exec 3<&0 </dev/null; ${commands}; cat <&3; }`;
+  // Cluster and storage version: only etcd's HTTP /version says them (a learner answers too); /livez and /readyz on
+  // the same connection. Asked only of a member that answered its status, so a hung one costs no more time. A body
+  // ends without a newline: the echo keeps the next section's header on a line of its own.
+  const versions = (paths: readonly string[]) =>
+    `${section("versions")}; ${httpRequestsCommand(node, paths)} || true; echo`;
   const version = stage(`${section("version")}; ${bin("etcd")} --version 2>/dev/null || true`);
   const member = stage(
     `if ${service.isRunning()}; then ${section("running")}; ${section("pid")}; ${service.mainPid()} 2>/dev/null || true; ` +
       // A member that did not answer its status (hung, starting) would only make member list wait as long again.
       `ok=; st=$(${etcdctl(node, endpointStatusArgs)} 2>&1) && ok=1; ${section("status")}; echo "$st"; ` +
-      `if [ -n "$ok" ]; then case "$st" in *'"isLearner":true'*) ;; *) ${section("members")}; ` +
-      `${etcdctl(node, memberListArgs)} 2>&1 || true;; esac; ` +
-      // Cluster and storage version: only etcd's HTTP /version says them (a learner answers too); asked only of a
-      // member that answered its status, so a hung one costs no more time. Its body ends without a newline: the
-      // echo keeps the next section's header on a line of its own.
-      `${section("versions")}; ${versionRequestCommand(node)} || true; echo; fi; fi`,
+      `if [ -n "$ok" ]; then case "$st" in *'"isLearner":true'*) ${versions(LEARNER_HTTP_PATHS)};; ` +
+      `*) ${section("members")}; ${etcdctl(node, memberListArgs)} 2>&1 || true; ${versions(MEMBER_HTTP_PATHS)};; ` +
+      `esac; fi; fi`,
   );
   const body = [
     `exec 3<&0 </dev/null; t0=$(date +%s%N)`,
@@ -199,8 +205,11 @@ export function parseProbe(nodeName: string, output: string, window?: ProbeWindo
   if (kind === "dir" || kind === "other") observation.nodeDir = { isDirectory: kind === "dir", entries };
   const pairDir = parsePairDir(s.get("pairdir"));
   if (pairDir) observation.pairDir = pairDir;
-  const versions = parseVersionEndpoint(s.get("versions"));
+  const answers = splitHttpAnswers(s.get("versions") ?? "");
+  const versions = parseVersionEndpoint(answers[0]?.body);
   if (versions) observation.versions = versions;
+  const health = parseMemberHealth(answers, VERSION_REQUEST_TIMEOUT_S);
+  if (health) observation.health = health;
   const snapshotIndex = parseSnapshotIndex(s.get("snapindex"));
   if (snapshotIndex !== undefined) observation.snapshotIndex = snapshotIndex;
   const upgrade = parseUpgradeMarker(s.get("upgrade"));

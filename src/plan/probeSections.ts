@@ -172,18 +172,37 @@ export function unquote(value: string): string {
   return trimmed.startsWith("'") && trimmed.endsWith("'") ? trimmed.slice(1, -1) : trimmed;
 }
 
-/** How long a look at a member's `GET /version` may take. */
+/** How long a look at a member's HTTP endpoints (`GET /version`, and in the probe /livez and /readyz) may take. */
 export const VERSION_REQUEST_TIMEOUT_S = 2;
 
 /**
- * Prints the HTTP answer of `GET /version` on the node's client URL, run on its host with what a host has: bash's
- * /dev/tcp in plain text, `openssl s_client` with etcd-pair's client certificate (the member requires one) under
- * TLS. etcd answers `{"etcdserver":"3.6.14","etcdcluster":"3.6.0","storage":"3.6.0"}` (storage from 3.6), on a
- * learner too. Prints nothing when the member does not answer in time or openssl is missing.
+ * What the probe asks each running member over one connection, in this order: /readyz last, as the one that can
+ * wait (its linearizable read) without holding up the others' answers.
  */
-export function versionRequestCommand(node: NodeSpec): string {
+export const MEMBER_HTTP_PATHS = ["/version", "/livez?verbose", "/readyz?verbose"] as const;
+
+/**
+ * What the probe asks a learner: /readyz without its linearizable read, which waits on the leader: 7 s on a
+ * 3.6.14 learner whose main was dead (measured here), just when a failover probes the learner.
+ */
+export const LEARNER_HTTP_PATHS = ["/version", "/livez?verbose", "/readyz?verbose&exclude=linearizable_read"] as const;
+
+/**
+ * Prints the HTTP answers of `GET` of each of `paths` on the node's client URL, pipelined over one connection (Go's
+ * net/http answers them in order; the last request closes it), run on its host with what a host has: bash's
+ * /dev/tcp in plain text, `openssl s_client` with etcd-pair's client certificate (the member requires one) under
+ * TLS. etcd answers /version with `{"etcdserver":"3.6.14","etcdcluster":"3.6.0","storage":"3.6.0"}` (storage from
+ * 3.6), on a learner too. Prints what came before the member stopped answering in time, or nothing when openssl
+ * is missing.
+ */
+export function httpRequestsCommand(node: NodeSpec, paths: readonly string[]): string {
   const q = shQuote;
-  const request = "GET /version HTTP/1.0\\r\\nHost: etcd\\r\\n\\r\\n";
+  const request = paths
+    .map(
+      (p, i) =>
+        `GET ${p} HTTP/1.1\\r\\nHost: etcd\\r\\n${i === paths.length - 1 ? "Connection: close\\r\\n" : ""}\\r\\n`,
+    )
+    .join("");
   const t = VERSION_REQUEST_TIMEOUT_S;
   if (!node.tls) {
     return (
@@ -197,6 +216,11 @@ export function versionRequestCommand(node: NodeSpec): string {
     `printf '${request}' | timeout ${t} openssl s_client -quiet -verify_return_error -connect ${q(hostPort)} ` +
     `${tls} 2>/dev/null`
   );
+}
+
+/** The HTTP answer of `GET /version` (see httpRequestsCommand). */
+export function versionRequestCommand(node: NodeSpec): string {
+  return httpRequestsCommand(node, ["/version"]);
 }
 
 /** What a member's `GET /version` says: its own version, the cluster's, and (3.6+) its storage version. */
