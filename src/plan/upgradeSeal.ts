@@ -100,7 +100,7 @@ export function sealStep(s: Seal): Step {
     ],
     hint:
       `${s.learner.name} did not snapshot on etcd ${s.running} (its log is below); the main was not touched and ` +
-      `serves on. Run 'etcd-pair upgrade' again (it seals again), or 'etcd-pair up' to write its usual env file back.`,
+      `serves on. Run 'etcd-pair upgrade' again (it seals again), or 'etcd-pair up' to write its usual env file back (etcd reads it at its next start).`,
     diagnose: s.service.logTail(30),
   };
 }
